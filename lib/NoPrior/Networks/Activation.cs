@@ -1,0 +1,46 @@
+using static TorchSharp.torch;
+
+namespace NoPrior.Networks;
+
+/// <summary>
+/// The hidden-unit nonlinearity as the calculus of <see cref="ParameterGradients"/> sees it: a value used in the
+/// forward pass and a derivative used when forming ∇_θΦ. For the plain ReLU the derivative is the step 1[h &gt; 0].
+/// </summary>
+public abstract record Activation
+{
+    /// <summary>σ(h) as it enters the next layer.</summary>
+    public abstract Tensor Value(Tensor h);
+    /// <summary>σ'(h) as it enters ∇_θΦ.</summary>
+    public abstract Tensor Derivative(Tensor h);
+
+    /// <summary>σ(z) = max(z, 0), σ'(z) = 1[z &gt; 0].</summary>
+    public static Activation Relu { get; } = new ReluActivation();
+    /// <summary>The attack's modified ReLU with slope parameter α (Haim et al. 2022).</summary>
+    public static Activation Modified(double alpha) => new ModifiedRelu(alpha);
+}
+
+/// <summary>The plain ReLU.</summary>
+public sealed record ReluActivation : Activation
+{
+    public override Tensor Value(Tensor h) => nn.functional.relu(h);
+    public override Tensor Derivative(Tensor h) => h.gt(0).to(h.dtype);
+}
+
+/// <summary>
+/// Modified ReLU of the reconstruction attack: value max(h, 0), derivative sigmoid(αh). Without it the second
+/// differentiation (∂/∂x of ∇_θΦ) sees only the piecewise-constant step and gives no signal through the kinks.
+/// The value is built with the detach trick a = (relu(h) − s(h)).detach() + s(h), s(h) = softplus(αh)/α, so that
+/// autograd differentiates it as s, whose derivative is sigmoid(αh) — no custom autograd function needed.
+/// </summary>
+public sealed record ModifiedRelu(double Alpha) : Activation
+{
+    public override Tensor Value(Tensor h)
+    {
+        if (!(Alpha > 0)) throw new ArgumentOutOfRangeException(nameof(Alpha), $"α must be positive, got {Alpha}.");
+        using var s = nn.functional.softplus(h * Alpha) / Alpha;
+        using var relu = nn.functional.relu(h);
+        using var gap = (relu - s).detach();
+        return gap + s;
+    }
+    public override Tensor Derivative(Tensor h) => (h * Alpha).sigmoid();
+}
