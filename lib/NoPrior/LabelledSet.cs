@@ -21,14 +21,15 @@ public sealed class LabelledSet : IDisposable
         Labels.Check(y, m, "y");
         Numerics.CheckFinite(x, "x");
         var dtype = x.is_floating_point() ? x.dtype : ScalarType.Float64;
-        X = x.detach().to(dtype).clone();
-        Y = y.detach().to(dtype, x.device).clone();
+        // The set owns its tensors (see HomogeneousMlp): detached from any enclosing dispose scope, freed by Dispose().
+        X = x.detach().to(dtype).clone().DetachFromDisposeScope();
+        Y = y.detach().to(dtype, x.device).clone().DetachFromDisposeScope();
         if (lambda is not null)
         {
             if (lambda.dim() != 1 || lambda.shape[0] != m)
                 throw new ArgumentException($"lambda must be a vector of {m} multipliers (one per point), got shape [{string.Join(", ", lambda.shape)}].", nameof(lambda));
             Numerics.CheckFinite(lambda, "lambda");
-            Lambda = lambda.detach().to(dtype, x.device).clone();
+            Lambda = lambda.detach().to(dtype, x.device).clone().DetachFromDisposeScope();
         }
     }
 

@@ -38,7 +38,7 @@ public sealed class TextProgressSink : IProgressSink
 {
     readonly string _title; readonly long _total; readonly TextWriter _out;
     readonly Stopwatch _clock = Stopwatch.StartNew();
-    TimeSpan _last = TimeSpan.MinValue;
+    TimeSpan? _last;
     long _done; string _message = "";
 
     public TextProgressSink(string title, long total, TextWriter output) { _title = title; _total = total; _out = output; }
@@ -46,13 +46,13 @@ public sealed class TextProgressSink : IProgressSink
     public void Report(long done, string message)
     {
         _done = done; _message = message;
-        if (_clock.Elapsed - _last < Progress.Interval && done < _total) return;
+        if (_last is { } last && _clock.Elapsed - last < Progress.Interval && done < _total) return;
         _last = _clock.Elapsed;
         _out.WriteLine(Progress.Format(_title, done, _total, message, _clock.Elapsed));
     }
 
     public void Dispose()
     {
-        if (_last != _clock.Elapsed && _done < _total) _out.WriteLine(Progress.Format(_title, _done, _total, _message, _clock.Elapsed));
+        if (_done < _total) _out.WriteLine(Progress.Format(_title, _done, _total, _message, _clock.Elapsed));
     }
 }

@@ -29,7 +29,9 @@ public sealed class HomogeneousMlp : IDisposable
     /// <summary>Builds a network from weight matrices [out, in], input side first, whose last layer has one output.</summary>
     public HomogeneousMlp(IEnumerable<Tensor> weights)
     {
-        _weights = weights.Select(w => w.detach().clone()).ToArray();
+        // The network owns its weights: detach them from any enclosing dispose scope so that building a network
+        // inside a scope (a loop body, a checkpoint) does not leave it with freed tensors. Dispose() frees them.
+        _weights = weights.Select(w => w.detach().clone().DetachFromDisposeScope()).ToArray();
         Validate(_weights);
     }
 
@@ -176,7 +178,7 @@ public sealed class HomogeneousMlp : IDisposable
         return Scaled(Math.Pow(q, -1.0 / Depth));
     }
 
-    /// <summary>All weights flattened into one vector θ ∈ R^P, layer 0 first, row-major (the order of <see cref="PerExampleGradients"/>).</summary>
+    /// <summary>All weights flattened into one vector θ ∈ R^P, layer 0 first, row-major (the order of <see cref="ParameterGradients.Matrix"/>).</summary>
     public Tensor Flatten() => torch.cat(_weights.Select(w => w.reshape(-1)).ToArray());
 
     /// <summary>A network with the same shapes whose weights are taken from a flat vector (inverse of <see cref="Flatten"/>).</summary>
