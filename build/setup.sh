@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks for this workbook and restores the NuGet packages.
+# Idempotent: installs only missing Debian packages; safe to run before every command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "setup: the .NET 10 SDK is required (dotnet not found on PATH)." >&2
+  exit 1
+fi
+major=$(dotnet --version | cut -d. -f1)
+if [ "$major" -lt 10 ]; then
+  echo "setup: the .NET 10 SDK is required, found $(dotnet --version)." >&2
+  exit 1
+fi
+
+# Debian packages: python3-nbformat validates executed notebooks in the tests.
+packages=(python3-nbformat)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
+  if [ "$sudo" = "none" ]; then
+    echo "setup: please install these Debian packages: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# NuGet restore (first time: ~650 MB, mostly libtorch). TorchSharp's native load fix is applied by the
+# build itself (build/TorchSharpLoadFix.targets), not here.
+dotnet restore Workbook.sln --verbosity quiet
