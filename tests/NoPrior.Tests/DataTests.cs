@@ -9,6 +9,19 @@ public class DataTests
     static bool Same(Tensor a, Tensor b) { if (!a.shape.SequenceEqual(b.shape)) return false; using var eq = a.eq(b).all(); return eq.ToBoolean(); }
 
     [Fact]
+    public void Committed_data_files_match_their_recorded_checksums()
+    {
+        var sums = File.ReadAllLines(Path.Combine(Workbook.DataDirectory, "SHA256SUMS"))
+            .Select(l => l.Split("  ", 2)).ToDictionary(p => p[1], p => p[0]);
+        Assert.Equal(4, sums.Count);
+        foreach (var file in new[] { Mnist.ImagesFile, Mnist.LabelsFile, FashionMnist.ImagesFile, FashionMnist.LabelsFile })
+        {
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(Workbook.DataDirectory, file))));
+            Assert.Equal(sums[file], hash);
+        }
+    }
+
+    [Fact]
     public void Mnist_odd_vs_even_has_documented_shape_labels_balance_and_range()
     {
         using var ds = Mnist.OddVsEven(perDigit: 7, subtractMean: false);
