@@ -7,7 +7,24 @@ using Plotly.NET.CSharp;
 namespace NoPrior.Display;
 
 /// <summary>A named series of (x, y) points.</summary>
-public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)
+{
+    /// <summary>Two numeric columns of a table (e.g. a training log's "step" and "loss") as a series.</summary>
+    public static Series FromColumns(Microsoft.Data.Analysis.DataFrame table, string x, string y, string? name = null) =>
+        new(name ?? y, ColumnValues(table, x), ColumnValues(table, y));
+
+    /// <summary>A numeric column as doubles; refuses missing columns and null entries by name.</summary>
+    public static double[] ColumnValues(Microsoft.Data.Analysis.DataFrame table, string column)
+    {
+        if (!table.Columns.Any(c => c.Name == column))
+            throw new ArgumentException($"The table has no column '{column}'; it has {string.Join(", ", table.Columns.Select(c => c.Name))}.", nameof(column));
+        var col = table[column];
+        var values = new double[col.Length];
+        for (long i = 0; i < col.Length; i++)
+            values[i] = col[i] is { } v ? Convert.ToDouble(v) : throw new ArgumentException($"Column '{column}' has a missing value at row {i}.", nameof(column));
+        return values;
+    }
+}
 
 /// <summary>
 /// The workbook's charts (Plotly.NET). Every chart has a title and titled axes; notebooks call these instead of
@@ -27,6 +44,13 @@ public static class Plots
     public static GenericChart Histogram(string title, string xTitle, IEnumerable<(string Name, IReadOnlyList<double> Values)> samples, int bins = 30) =>
         WithLayoutValue(Styled(Chart.Combine(samples.Select(s => Chart.Histogram<double, double, string>(X: s.Values.ToArray(), Name: s.Name, NBinsX: bins, Opacity: 0.6))),
             title, xTitle, "count", false, false), "barmode", "overlay");
+
+    /// <summary>Planar labelled points coloured by label.</summary>
+    public static GenericChart Points2D(LabelledSet data, string title = "the data")
+    {
+        if (data.Dim != 2) throw new ArgumentException($"Points2D needs two-dimensional points, got dimension {data.Dim}.");
+        return Styled(Chart.Combine(PointsByLabel(data)), title, "x₁", "x₂", false, false).WithSize(600, 550);
+    }
 
     /// <summary>
     /// A 2-D picture of a network on planar data: Φ(θ; x) as a filled contour, the decision boundary Φ = 0 and the
