@@ -74,6 +74,20 @@ public class FarAwaySetTests
     }
 
     [Fact]
+    public void Float64_limits_t_rounding_in_W1_nu_is_amplified_and_reported()
+    {
+        // ‖W_1ν‖ ≈ 5e-17 here (rounding): at t ≈ 1e9 the margins drift by ~3e-8 > 1e-10, and Build says why.
+        var (net, set) = LemmaTestData.Obtuse(6, 10, seed: 5, tau: 0.05);
+        using (net) using (set)
+        {
+            var ex = Assert.Throws<LemmaHypothesisException>(() => FarAwaySet.Build(net, set, 1e9));
+            Assert.Contains("amplified by t", ex.Message);
+            using var forced = FarAwaySet.BuildUnchecked(net, set, 1e9);
+            Assert.True(forced.MaxMarginChange > 1e-10 && forced.MaxMarginChange < 1e-6, $"margin drift {forced.MaxMarginChange:G3}");
+        }
+    }
+
+    [Fact]
     public void Far_away_set_for_the_paper_instance_and_a_linear_model()
     {
         var (net, set) = TestData.OneNeuronPerPoint(4, 7, new double[] { 1, -1, -1, 1 });

@@ -179,9 +179,21 @@ public static class FarAwaySet
         LabelledSet current = support.Subset(Enumerable.Range(0, split.Length).Select(i => (long)i).ToArray());
         for (int k = 0; k < split.Length; k++)
         {
-            var next = checkedSplits
-                ? SplitLemma.Split(net, current, 2 * k, nu, t, t, checks)
-                : SplitLemma.SplitUnchecked(current, 2 * k, nu, t, t);
+            LabelledSet next;
+            try
+            {
+                next = checkedSplits
+                    ? SplitLemma.Split(net, current, 2 * k, nu, t, t, checks)
+                    : SplitLemma.SplitUnchecked(current, 2 * k, nu, t, t);
+            }
+            catch (LemmaHypothesisException e)
+            {
+                current.Dispose();
+                // W_1ν passed the hypothesis check, so what is left is rounding: t·|u_A·ν| grows with t.
+                throw new LemmaHypothesisException(Statement, e.Hypothesis,
+                    $"splitting support vector {split[k]} at t = {t:G6} fails Lemma 3 ({e.Message}). The residual ‖W_1ν‖ = {net.Weights[0].matmul(nu).norm().ToDouble():G3} " +
+                    "was accepted as 0 by the hypothesis tolerance (e.g. float64 rounding) but is amplified by t: this t is too large to keep margins within the tolerance (use a smaller r, or BuildUnchecked and report the drift).");
+            }
             current.Dispose();
             current = next;
         }

@@ -41,7 +41,8 @@ public static class LinearRegion
     /// <summary>The activation pattern A(x) of one point, as a bool vector of length <see cref="HomogeneousMlp.HiddenUnits"/>.</summary>
     public static bool[] Pattern(HomogeneousMlp net, Tensor x)
     {
-        using var p = net.ActivationPattern(LemmaMath.Point(net, x));
+        using var point = LemmaMath.Point(net, x);
+        using var p = net.ActivationPattern(point);
         using var c = p.reshape(-1).to(ScalarType.Int32, CPU).contiguous();
         return c.data<int>().Select(v => v != 0).ToArray();
     }

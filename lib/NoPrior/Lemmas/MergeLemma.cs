@@ -39,7 +39,8 @@ public static class MergeLemma
     public static MergeHypotheses Check(HomogeneousMlp net, LabelledSet set, int i, int j)
     {
         CheckArguments(net, set, i, j);
-        using var xi = set.X[i]; using var xj = set.X[j];
+        using var scope = torch.NewDisposeScope();
+        var xi = set.X[i]; var xj = set.X[j];
         var diff = LinearRegion.PatternDifference(net, xi, xj);
         double yi = set.Y[i].ToDouble(), yj = set.Y[j].ToDouble();
         double li = set.Lambda![i].ToDouble(), lj = set.Lambda[j].ToDouble();
