@@ -205,6 +205,17 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Pairwise_ssim_agrees_with_per_pair_ssim()
+    {
+        using var A = Rand(new long[] { 3, 1, 6, 6 }, 61);
+        using var B = Rand(new long[] { 2, 1, 6, 6 }, 62);
+        using var P = Ssim.Pairwise(A, B);
+        Assert.Equal(new long[] { 3, 2 }, P.shape);
+        using var s21 = Ssim.Compute(A[2], B[1]);
+        Assert.Equal(s21.ToDouble(), P[2, 1].ToDouble(), 14);
+    }
+
+    [Fact]
     public void Ssim_bad_inputs_give_clear_errors()
     {
         using var a = torch.zeros(4, 4, dtype: ScalarType.Float64);

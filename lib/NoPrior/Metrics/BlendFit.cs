@@ -38,13 +38,12 @@ public static class BlendFit
         var b = Tk.matmul(r).data<double>().ToArray();
         var w = Nnls(G, b);
         double rr = r.dot(r).ToDouble();
-        double res2 = rr - 2 * Dot(w, b) + Quad(G, w);
-        // The expansion ‖r‖² − 2wᵀb + wᵀGw can go slightly negative by rounding; recompute directly for accuracy.
+        // The residual is recomputed from the fitted image rather than from ‖r‖² − 2wᵀb + wᵀGw, which cancels badly
+        // when the fit is nearly exact.
         var fitted = torch.tensor(w, dtype: ScalarType.Float64).matmul(Tk);
         double residual = (r - fitted).norm().ToDouble();
         double c1 = Math.Max(0, b[0] / G[0, 0]);
         double nearest = (r - Tk[0] * c1).norm().ToDouble();
-        _ = res2;
         return new BlendResult(idx.data<long>().Select(i => (int)i).ToArray(), w, residual, residual / Math.Max(Math.Sqrt(rr), 1e-300), nearest);
     }
 
@@ -88,8 +87,6 @@ public static class BlendFit
         return w;
     }
 
-    static double Dot(double[] a, double[] b) { double s = 0; for (int i = 0; i < a.Length; i++) s += a[i] * b[i]; return s; }
-    static double Quad(double[,] G, double[] w) { double s = 0; for (int i = 0; i < w.Length; i++) for (int j = 0; j < w.Length; j++) s += w[i] * G[i, j] * w[j]; return s; }
     static double[,] ToArray(Tensor t, int k)
     {
         var flat = t.contiguous().data<double>().ToArray();
