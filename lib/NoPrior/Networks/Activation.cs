@@ -29,7 +29,7 @@ public sealed record ReluActivation : Activation
 /// <summary>
 /// Modified ReLU of the reconstruction attack: value max(h, 0), derivative sigmoid(αh). Without it the second
 /// differentiation (∂/∂x of ∇_θΦ) sees only the piecewise-constant step and gives no signal through the kinks.
-/// The value is built with the detach trick a = (relu(h) − s(h)).detach() + s(h), s(h) = softplus(αh)/α, so that
+/// The value is built with the detach trick a = (relu(h) − s(h)).detach() + s(h), s(h) = softplus(αh)/α = −logsigmoid(−αh)/α, so that
 /// autograd differentiates it as s, whose derivative is sigmoid(αh) — no custom autograd function needed.
 /// </summary>
 public sealed record ModifiedRelu(double Alpha) : Activation
@@ -37,7 +37,10 @@ public sealed record ModifiedRelu(double Alpha) : Activation
     public override Tensor Value(Tensor h)
     {
         if (!(Alpha > 0)) throw new ArgumentOutOfRangeException(nameof(Alpha), $"α must be positive, got {Alpha}.");
-        using var s = nn.functional.softplus(h * Alpha) / Alpha;
+        // s(h) = softplus(αh)/α written as −logsigmoid(−αh)/α: PyTorch's softplus switches to the identity for
+        // αh > 20 (derivative exactly 1 instead of sigmoid(αh), an error up to e^−20 ≈ 2e-9), which would make
+        // double backprop disagree with the closed form sigmoid(αh) of Derivative. logsigmoid has no threshold.
+        using var s = nn.functional.logsigmoid(h * -Alpha) / -Alpha;
         using var relu = nn.functional.relu(h);
         using var gap = (relu - s).detach();
         return gap + s;

@@ -1,0 +1,253 @@
+using NoPrior.Networks;
+using static TorchSharp.torch;
+
+namespace NoPrior.Attack;
+
+/// <summary>How the stationarity sum Σ_k λ_k y_k ∇_θΦ̃(x'_k) is formed.</summary>
+public enum StationarityPath
+{
+    /// <summary>Closed form (<see cref="ParameterGradients.WeightedSum"/>): one ordinary forward graph in X and λ, one backward.
+    /// Same numbers as <see cref="Autograd"/> to rounding, faster and lighter on memory.</summary>
+    ClosedForm,
+    /// <summary>The reference formulation (Haim et al. 2022): forward Φ̃ with weights requiring grad, then
+    /// <c>autograd.grad(Σ_k c_k Φ̃(x'_k), θ, create_graph: true)</c> and a second backward through that graph (double backprop).</summary>
+    Autograd,
+}
+
+/// <summary>
+/// The prior term L_prior of the attack: a penalty on candidates that leave a plausible range. The paper studies the
+/// attack with this term removed (<see cref="None"/>).
+/// </summary>
+public abstract record CandidatePrior
+{
+    /// <summary>The penalty for candidates X [m, d], a scalar tensor differentiable in X.</summary>
+    public abstract Tensor Penalty(Tensor X);
+
+    /// <summary>No prior: L_prior = 0 (the paper's setting).</summary>
+    public static CandidatePrior None { get; } = new NoCandidatePrior();
+
+    /// <summary>The reference box on mean-subtracted pixels, L_prior = Σ relu(x' − b)² + relu(−b − x')² elementwise, b = 1.</summary>
+    public static CandidatePrior Box(double bound = 1.0) => new BoxPrior(bound);
+
+    /// <summary>A per-pixel box L_prior = Σ relu(x' − hi)² + relu(lo − x')² with bounds [d] each.</summary>
+    public static CandidatePrior PixelBox(Tensor lower, Tensor upper) => new PixelBoxPrior(lower, upper);
+
+    /// <summary>The exact valid range of a mean-subtracted pixel: if raw pixels lie in [lo, hi] and the per-pixel mean μ was
+    /// subtracted, then x' ∈ [lo − μ, hi − μ]. A tighter prior than <see cref="Box"/> (which allows [−1, 1] everywhere).</summary>
+    public static CandidatePrior PixelBoxFromMean(Tensor mean, double lo = 0.0, double hi = 1.0)
+    {
+        if (mean.dim() != 1) throw new ArgumentException($"mean must be a vector [d], got shape [{string.Join(", ", mean.shape)}].", nameof(mean));
+        if (!(hi > lo)) throw new ArgumentException($"Need hi > lo, got [{lo}, {hi}].");
+        using var m = mean.to(ScalarType.Float64);
+        using var l = (lo - m);
+        using var u = (hi - m);
+        return new PixelBoxPrior(l, u);
+    }
+}
+
+/// <summary>L_prior = 0.</summary>
+public sealed record NoCandidatePrior : CandidatePrior
+{
+    public override Tensor Penalty(Tensor X) => torch.zeros(Array.Empty<long>(), dtype: X.dtype, device: X.device);
+}
+
+/// <summary>L_prior = Σ relu(x' − b)² + relu(−b − x')² (reference, b = 1 on mean-subtracted pixels).</summary>
+public sealed record BoxPrior : CandidatePrior
+{
+    public double Bound { get; }
+    public BoxPrior(double bound)
+    {
+        if (!(bound > 0)) throw new ArgumentOutOfRangeException(nameof(bound), $"The box bound must be positive, got {bound}.");
+        Bound = bound;
+    }
+    public override Tensor Penalty(Tensor X)
+    {
+        using var scope = torch.NewDisposeScope();
+        var above = nn.functional.relu(X - Bound).square().sum();
+        var below = nn.functional.relu(-Bound - X).square().sum();
+        return (above + below).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>L_prior = Σ relu(x' − hi)² + relu(lo − x')² with per-coordinate bounds.</summary>
+public sealed record PixelBoxPrior : CandidatePrior
+{
+    public Tensor Lower { get; }
+    public Tensor Upper { get; }
+    public PixelBoxPrior(Tensor lower, Tensor upper)
+    {
+        if (lower.dim() != 1 || upper.dim() != 1 || lower.shape[0] != upper.shape[0])
+            throw new ArgumentException($"lower and upper must be vectors [d] of one length, got [{string.Join(", ", lower.shape)}] and [{string.Join(", ", upper.shape)}].");
+        using var bad = lower.gt(upper).any();
+        if (bad.ToBoolean()) throw new ArgumentException("Every lower bound must be ≤ its upper bound.");
+        Lower = lower.detach().to(ScalarType.Float64).clone();
+        Upper = upper.detach().to(ScalarType.Float64).clone();
+    }
+    public override Tensor Penalty(Tensor X)
+    {
+        if (X.shape[^1] != Lower.shape[0])
+            throw new ArgumentException($"The pixel box has {Lower.shape[0]} coordinates but the candidates have {X.shape[^1]}.");
+        using var scope = torch.NewDisposeScope();
+        var lo = Lower.to(X.dtype, X.device);
+        var hi = Upper.to(X.dtype, X.device);
+        var pen = nn.functional.relu(X - hi).square().sum() + nn.functional.relu(lo - X).square().sum();
+        return pen.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Loss terms as differentiable scalar tensors (see <see cref="AttackObjective.Terms"/>).</summary>
+public sealed class AttackLossTerms : IDisposable
+{
+    /// <summary>L = w_stat·L_stationary + w_λ·L_λ + w_prior·L_prior.</summary>
+    public required Tensor Total { get; init; }
+    /// <summary>L_stationary (unweighted).</summary>
+    public required Tensor Stationary { get; init; }
+    /// <summary>L_λ (unweighted, including its coefficient).</summary>
+    public required Tensor Lambda { get; init; }
+    /// <summary>L_prior (unweighted).</summary>
+    public required Tensor Prior { get; init; }
+
+    /// <summary>The values as numbers; <paramref name="thetaNorm"/> = ‖θ‖ gives the normalised residual √L_stationary / ‖θ‖.</summary>
+    public AttackLossValues ToValues(double thetaNorm)
+    {
+        double stat = Stationary.ToDouble();
+        return new AttackLossValues(Total.ToDouble(), stat, Lambda.ToDouble(), Prior.ToDouble(), Math.Sqrt(stat) / thetaNorm);
+    }
+
+    public void Dispose() { Total.Dispose(); Stationary.Dispose(); Lambda.Dispose(); Prior.Dispose(); }
+}
+
+/// <summary>The attack's loss terms at one point.</summary>
+/// <param name="Total">L = w_stat·L_stationary + w_λ·L_λ + w_prior·L_prior.</param>
+/// <param name="Stationary">L_stationary = Σ_layers ‖W_k − (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x'_j)‖².</param>
+/// <param name="Lambda">L_λ = c Σ relu(λ_min − λ_j)².</param>
+/// <param name="Prior">L_prior.</param>
+/// <param name="RelativeStationary">√L_stationary / ‖θ‖: the stationarity residual relative to the weights (not in the reference).</param>
+public sealed record AttackLossValues(double Total, double Stationary, double Lambda, double Prior, double RelativeStationary);
+
+/// <summary>
+/// The objective of the reconstruction attack of Haim et al. (2022) as analysed in PAPER §2:
+/// <c>L = w_stat·L_stationary + w_λ·L_λ + w_prior·L_prior</c> with
+/// <c>L_stationary = Σ_layers ‖W_k − (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x'_j)‖²</c> (squared, not normalised, 1/m inside as in the
+/// reference), <c>L_λ = c·Σ_j relu(λ_min − λ_j)²</c> (c = 5 in the reference) and L_prior from <see cref="CandidatePrior"/>.
+/// Φ̃ is the network with the modified ReLU (value ReLU, derivative sigmoid(α h)), <see cref="Activation.Modified"/>.
+/// Because of the 1/m inside, the attack's λ_j correspond to m·λ_j of the KKT conditions (PAPER §1).
+/// </summary>
+public sealed record AttackObjective
+{
+    /// <summary>Slope α of the modified ReLU's derivative sigmoid(αh). Reference sweep: α ∈ [10, 500]; published MNIST winners 150 and 19.</summary>
+    public double Alpha { get; init; } = 150;
+    /// <summary>λ_min of L_λ. Reference sweep: [0.01, 0.5]; published MNIST winners 0.45 and 0.42.</summary>
+    public double LambdaMin { get; init; } = 0.45;
+    /// <summary>The coefficient c of L_λ = c Σ relu(λ_min − λ)²; the reference uses 5.</summary>
+    public double LambdaPenaltyCoefficient { get; init; } = 5;
+    /// <summary>Weight of L_stationary (0 switches it off).</summary>
+    public double StationaryWeight { get; init; } = 1;
+    /// <summary>Weight of L_λ (0 switches it off).</summary>
+    public double LambdaWeight { get; init; } = 1;
+    /// <summary>Weight of L_prior (0 switches it off).</summary>
+    public double PriorWeight { get; init; } = 1;
+    /// <summary>The prior; the reference uses <see cref="CandidatePrior.Box"/>, the paper studies <see cref="CandidatePrior.None"/>.</summary>
+    public CandidatePrior Prior { get; init; } = CandidatePrior.Box();
+    /// <summary>How the stationarity sum is computed.</summary>
+    public StationarityPath Path { get; init; } = StationarityPath.ClosedForm;
+
+    /// <summary>Reference objective (box prior on).</summary>
+    public static AttackObjective Reference { get; } = new();
+    /// <summary>The objective the paper studies: the reference without the prior.</summary>
+    public static AttackObjective WithoutPrior { get; } = new() { Prior = CandidatePrior.None };
+
+    /// <summary>Throws if a parameter is out of range.</summary>
+    public void Validate()
+    {
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentOutOfRangeException(nameof(Alpha), $"α must be positive and finite, got {Alpha}.");
+        if (!double.IsFinite(LambdaMin)) throw new ArgumentOutOfRangeException(nameof(LambdaMin), $"λ_min must be finite, got {LambdaMin}.");
+        foreach (var (name, v) in new[] { (nameof(LambdaPenaltyCoefficient), LambdaPenaltyCoefficient), (nameof(StationaryWeight), StationaryWeight), (nameof(LambdaWeight), LambdaWeight), (nameof(PriorWeight), PriorWeight) })
+            if (!(v >= 0) || double.IsInfinity(v)) throw new ArgumentOutOfRangeException(name, $"{name} must be finite and ≥ 0, got {v}.");
+        if (StationaryWeight == 0 && LambdaWeight == 0 && (PriorWeight == 0 || Prior is NoCandidatePrior))
+            throw new ArgumentException("Every term of the attack loss is switched off; nothing to optimise.");
+        if (Prior is null) throw new ArgumentNullException(nameof(Prior), "Use CandidatePrior.None for no prior.");
+    }
+
+    /// <summary>The loss terms at candidates X [m, d] with labels y [m] (±1) and multipliers λ [m], as scalar tensors that are
+    /// differentiable w.r.t. X and λ (whatever autograd history they carry). Works on the network's device and dtype.</summary>
+    public AttackLossTerms Terms(HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
+    {
+        Validate();
+        var Xc = CheckCandidates(net, X);
+        long m = Xc.shape[0];
+        Labels.Check(y, m, nameof(y));
+        if (lambda.dim() != 1 || lambda.shape[0] != m)
+            throw new ArgumentException($"lambda must be a vector of {m} multipliers, got shape [{string.Join(", ", lambda.shape)}].", nameof(lambda));
+
+        using var scope = torch.NewDisposeScope();
+        var lam = lambda.to(net.DType, net.Device);
+        var yy = y.to(net.DType, net.Device);
+        Tensor zero = torch.zeros(Array.Empty<long>(), dtype: net.DType, device: net.Device);
+        // c_j = λ_j y_j / m: the reference divides the sum by m, so its λ is m times the KKT multiplier.
+        var c = lam * yy / (double)m;
+        var stat = StationaryWeight > 0 ? Stationarity(net, Xc, c, Alpha, Path) : zero;
+        var lamPen = LambdaWeight > 0 ? LambdaPenaltyCoefficient * nn.functional.relu(LambdaMin - lam).square().sum() : zero;
+        var prior = PriorWeight > 0 ? Prior.Penalty(Xc) : zero;
+        var total = StationaryWeight * stat + LambdaWeight * lamPen + PriorWeight * prior;
+        return new AttackLossTerms
+        {
+            Total = total.MoveToOuterDisposeScope(),
+            Stationary = stat.MoveToOuterDisposeScope(),
+            Lambda = lamPen.MoveToOuterDisposeScope(),
+            Prior = prior.MoveToOuterDisposeScope(),
+        };
+    }
+
+    /// <summary>The loss values (no autograd) at a labelled, weighted set, e.g. the true training set with λ = m·λ_KKT,
+    /// a far-away KKT set or the attack's output — the objective an attacker can compute.</summary>
+    public AttackLossValues Evaluate(HomogeneousMlp net, LabelledSet set)
+    {
+        if (set.Lambda is null) throw new ArgumentException("The set needs multipliers λ to evaluate the attack loss (fit them first).", nameof(set));
+        using var _ = torch.no_grad();
+        using var terms = Terms(net, set.X, set.Y, set.Lambda);
+        return terms.ToValues(net.Norm());
+    }
+
+    /// <summary>
+    /// L_stationary = Σ_layers ‖W_k − S_k‖² with S = Σ_j c_j ∇_θΦ̃(x'_j) formed along <paramref name="path"/>.
+    /// The weights are constants here: the attacker optimises X and λ only.
+    /// </summary>
+    public static Tensor Stationarity(HomogeneousMlp net, Tensor X, Tensor c, double alpha, StationarityPath path)
+    {
+        using var scope = torch.NewDisposeScope();
+        var act = Activation.Modified(alpha);
+        Tensor[] sums;
+        if (path == StationarityPath.ClosedForm)
+        {
+            using var g = ParameterGradients.Compute(net, X, activation: act);
+            sums = g.WeightedSum(c);
+        }
+        else
+        {
+            // Fresh leaves that require grad, so autograd.grad can differentiate Φ̃ w.r.t. θ; create_graph keeps that
+            // derivative differentiable w.r.t. X and λ. TorchSharp does not default retain_graph to create_graph.
+            // The first derivative needs a graph even when the caller evaluates under no_grad (e.g. Evaluate); an
+            // autograd.grad without one aborts the process in TorchSharp rather than throwing.
+            using var gradMode = torch.enable_grad();
+            var ws = net.Weights.Select(w => w.detach().requires_grad_(true)).ToArray();
+            var a = net.PrepareInputs(X);
+            for (int k = 0; k < ws.Length - 1; k++) a = act.Value(a.matmul(ws[k].t()));
+            var phi = a.matmul(ws[^1].t()).squeeze(1);
+            var weighted = (phi * c).sum();
+            sums = torch.autograd.grad(new[] { weighted }, ws, create_graph: true, retain_graph: true).ToArray();
+        }
+        Tensor loss = torch.zeros(Array.Empty<long>(), dtype: net.DType, device: net.Device);
+        for (int k = 0; k < sums.Length; k++) loss = loss + (net.Weights[k] - sums[k]).square().sum();
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    internal static Tensor CheckCandidates(HomogeneousMlp net, Tensor X)
+    {
+        if (X.dim() != 2) throw new ArgumentException($"Candidates must be a matrix [m, d], got shape [{string.Join(", ", X.shape)}].", nameof(X));
+        if (X.shape[0] == 0) throw new ArgumentException("The attack needs at least one candidate (m = 0).", nameof(X));
+        if (X.shape[1] != net.InputDim)
+            throw new ArgumentException($"Candidate dimension {X.shape[1]} does not match the network's input dimension {net.InputDim}.", nameof(X));
+        return net.PrepareInputs(X);
+    }
+}
