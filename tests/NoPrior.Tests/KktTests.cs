@@ -183,6 +183,11 @@ public class TrainingTests
         Assert.True(margins[^1] > margins[2] && margins[2] > 0, $"normalised margin {margins[2]} → {margins[^1]}");
         Assert.True(late.RelativeStationarity < 0.6 * start.RelativeStationarity, $"KKT residual {start.RelativeStationarity} → {late.RelativeStationarity}");
         Assert.Equal(1.0, late.MinMargin, 10);
+        var trajectory = KktConditions.Trajectory(run.Checkpoints, data);
+        Assert.Equal(3, trajectory.Rows.Count);
+        Assert.Equal(start.RelativeStationarity, (double)trajectory["relative_stationarity"][0]!, 12);
+        Assert.Equal(late.RelativeStationarity, (double)trajectory["relative_stationarity"][2]!, 12);
+        Assert.Equal(late.Delta, (double)trajectory["delta"][2]!, 12);
         var losses = run.Log["loss"].Cast<double?>().Select(v => v!.Value).ToArray();
         Assert.True(losses.Zip(losses.Skip(1)).All(p => p.Second <= p.First), "loss must decrease monotonically at this step size");
     }

@@ -139,6 +139,34 @@ public static class KktConditions
         return Diagnose(rescaled, unweighted);
     }
 
+    /// <summary>
+    /// The KKT diagnostics of the true set along a training run, one row per checkpoint: step, relative stationarity
+    /// residual with fitted λ (scale-invariant, so defined before the data are fitted), and — once every point is
+    /// classified correctly — δ and the normalised margin after rescaling to unit minimum margin (NaN before).
+    /// </summary>
+    public static DataFrame Trajectory(IEnumerable<KeyValuePair<int, HomogeneousMlp>> checkpoints, LabelledSet train)
+    {
+        var steps = new List<int>(); var rel = new List<double>(); var delta = new List<double>(); var nm = new List<double>();
+        using var unweighted = new LabelledSet(train.X, train.Y);
+        foreach (var (step, net) in checkpoints)
+        {
+            steps.Add(step);
+            double q = net.MinMargin(train.X, train.Y);
+            if (q > 0)
+            {
+                var r = DiagnoseTrained(net, train);
+                rel.Add(r.RelativeStationarity); delta.Add(r.Delta);
+            }
+            else
+            {
+                rel.Add(Diagnose(net, unweighted).RelativeStationarity); delta.Add(double.NaN);
+            }
+            nm.Add(net.NormalisedMargin(train.X, train.Y));
+        }
+        return new DataFrame(new Int32DataFrameColumn("step", steps), new DoubleDataFrameColumn("relative_stationarity", rel),
+            new DoubleDataFrameColumn("delta", delta), new DoubleDataFrameColumn("normalized_margin", nm));
+    }
+
     static void CheckDims(HomogeneousMlp net, LabelledSet set)
     {
         if (set.Dim != net.InputDim) throw new ArgumentException($"The set has points of dimension {set.Dim} but the network takes inputs of dimension {net.InputDim}.");

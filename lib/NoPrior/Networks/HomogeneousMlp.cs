@@ -142,6 +142,8 @@ public sealed class HomogeneousMlp : IDisposable
     /// Inputs with the same pattern form a convex polyhedral cone R_A on which Φ and ∇_θΦ are linear in x (PAPER §1).</summary>
     public Tensor ActivationPattern(Tensor X)
     {
+        // A linear model (L = 1) has no hidden units: the whole input space is one region, the pattern is empty.
+        if (Depth == 1) { using var x = PrepareInputs(X); return torch.zeros(x.shape[0], 0, dtype: ScalarType.Bool, device: Device); }
         var hs = PreActivations(X);
         using var cat = torch.cat(hs, 1);
         var pattern = cat.gt(0);

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using NoPrior.Notebooks;
+
+namespace NoPrior.Runner;
+
+/// <summary>
+/// The child-process side of <c>run</c>: executes one notebook in this process and writes its executed copy after
+/// every cell (so a native crash still leaves the cells before it) and its HTML at the end. Talks to the parent
+/// through marker lines on standard output; library progress and errors go to standard error.
+/// </summary>
+static class ExecCommand
+{
+    public const string Name = "__exec";
+    public const string Marker = "##workbook ";
+
+    /// <summary>args: notebook, out dir, then name=value parameters.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length < 2) throw new ArgumentException($"{Name} needs a notebook and an output folder.");
+        string source = Path.GetFullPath(args[0]), outDir = Path.GetFullPath(args[1]);
+        var parameters = args[2..].Select(Parameters.ParseArgument).ToList();
+        string name = Path.GetFileNameWithoutExtension(source);
+        var (ipynbPath, htmlPath) = RunCommand.OutputPaths(outDir, source);
+
+        var nb = Ipynb.PrepareExecutedCopy(Ipynb.Load(source));
+        Parameters.Inject(nb, parameters, name);
+        nb = Ipynb.PrepareExecutedCopy(nb); // gives the injected cell a place among the ids
+        Ipynb.Save(nb, ipynbPath);
+
+        var realOut = Console.Out; var realErr = Console.Error;
+        var cells = Ipynb.Cells(nb);
+        int totalCode = cells.Count(c => Ipynb.CellType(c!) == "code");
+        var displays = new Dictionary<string, JsonObject>();
+        int exit = 0, codeIndex = 0;
+        using (var session = new NotebookSession(Path.GetDirectoryName(source)!))
+        {
+            // Library progress and errors reach the terminal live; everything else lands in the executed notebook.
+            session.Output += o =>
+            {
+                if (o.Value is ProgressView p) realErr.WriteLine($"    {p}");
+            };
+            for (int i = 0; i < cells.Count; i++)
+            {
+                var cell = (JsonObject)cells[i]!;
+                if (Ipynb.CellType(cell) != "code") continue;
+                codeIndex++;
+                realOut.WriteLine($"{Marker}cell {i + 1} {cells.Count} {codeIndex} {totalCode}");
+                realOut.Flush();
+                var result = await session.ExecuteCellAsync(Ipynb.Source(cell));
+                cell["execution_count"] = result.CellNumber;
+                Ipynb.AddOutputs(cell, result.Outputs, displays);
+                Ipynb.Save(nb, ipynbPath);
+                realOut.WriteLine($"{Marker}done {i + 1} {(result.Success ? "ok" : "error")} {Program.Seconds(result.Elapsed)}");
+                if (!result.Success)
+                {
+                    var e = result.Error!;
+                    realErr.WriteLine($"{e.ErrorName}: {e.ErrorValue}");
+                    realOut.WriteLine($"{Marker}error {i + 1} {result.CellNumber} {OneLine(e.ErrorName + ": " + e.ErrorValue)}");
+                    exit = 1;
+                    break;
+                }
+            }
+        }
+        realOut.Flush();
+        Directory.CreateDirectory(Path.GetDirectoryName(htmlPath)!);
+        File.WriteAllText(htmlPath, HtmlRenderer.Render(nb, name));
+        return exit;
+    }
+
+    public static string OneLine(string s) => s.Replace("\r", "").Replace("\n", " ⏎ ");
+}

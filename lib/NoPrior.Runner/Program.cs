@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using NoPrior.Notebooks;
+
+namespace NoPrior.Runner;
+
+/// <summary>
+/// <c>workbook</c>: runs the workbook's notebooks (each in its own process) and checks that committed notebooks are clean.
+/// </summary>
+public static class Program
+{
+    const string Usage = """
+        usage:
+          workbook run [paths…] [--out DIR] [-p name=value …] [--timeout SECONDS]
+              Execute notebooks (files or folders; default notebooks/), each in its own process, writing
+              <out>/notebooks/<name>.ipynb and <out>/html/<name>.html (default --out out, --timeout 1800).
+          workbook check [paths…]
+              Verify committed notebooks: no outputs, C# kernel metadata, a parameters cell, markdown before code.
+        """;
+
+    /// <summary>Entry point; returns the process exit code (0 success, 1 a notebook failed or is not clean, 2 usage).</summary>
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return args.FirstOrDefault() switch
+            {
+                "run" => await RunCommand.RunAsync(RunCommand.Options.Parse(args[1..])),
+                "check" => CheckCommand(args[1..]),
+                ExecCommand.Name => await ExecCommand.RunAsync(args[1..]),
+                "-h" or "--help" or "help" => PrintUsage(0),
+                null => PrintUsage(2),
+                var other => Fail($"unknown command '{other}'."),
+            };
+        }
+        catch (ArgumentException e) { return Fail(e.Message); }
+        catch (FileNotFoundException e) { return Fail(e.Message); }
+        catch (InvalidDataException e) { return Fail(e.Message); }
+    }
+
+    static int PrintUsage(int code) { (code == 0 ? Console.Out : Console.Error).WriteLine(Usage); return code; }
+
+    static int Fail(string message)
+    {
+        Console.Error.WriteLine($"workbook: {message}");
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
+    /// <summary>Notebook files named by paths (files, or folders searched for *.ipynb), in a stable order.</summary>
+    public static IReadOnlyList<string> FindNotebooks(IReadOnlyList<string> paths)
+    {
+        if (paths.Count == 0) paths = [Path.Combine(Workbook.RepositoryRoot, "notebooks")];
+        var found = new List<string>();
+        foreach (var p in paths)
+        {
+            if (Directory.Exists(p))
+                found.AddRange(Directory.EnumerateFiles(p, "*.ipynb").Where(f => !f.Contains(".ipynb_checkpoints")).Order(StringComparer.Ordinal));
+            else if (File.Exists(p)) found.Add(p);
+            else throw new FileNotFoundException($"no notebook or folder at '{p}'.");
+        }
+        return found.Select(Path.GetFullPath).Distinct().ToList();
+    }
+
+    static int CheckCommand(string[] args)
+    {
+        var notebooks = FindNotebooks(args);
+        int bad = 0;
+        foreach (var nb in notebooks)
+        {
+            var problems = Checker.Check(nb);
+            if (problems.Count == 0) continue;
+            bad++;
+            Console.Error.WriteLine($"{Path.GetRelativePath(Directory.GetCurrentDirectory(), nb)}:");
+            foreach (var p in problems) Console.Error.WriteLine($"  - {p}");
+        }
+        Console.WriteLine($"checked {notebooks.Count} notebook(s): {(bad == 0 ? "all clean" : $"{bad} with problems")}");
+        return bad == 0 ? 0 : 1;
+    }
+
+    internal static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture);
+}

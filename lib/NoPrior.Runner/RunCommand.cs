@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace NoPrior.Runner;
+
+/// <summary><c>workbook run</c>: executes notebooks one after another, each in its own child process with a timeout
+/// (a TorchSharp native error aborts the whole process, so isolation keeps one notebook from taking down the run).</summary>
+static class RunCommand
+{
+    /// <summary>Command-line options of <c>run</c>.</summary>
+    public sealed record Options(IReadOnlyList<string> Paths, string Out, IReadOnlyList<KeyValuePair<string, string>> Parameters, TimeSpan Timeout)
+    {
+        public static Options Parse(string[] args)
+        {
+            var paths = new List<string>(); var ps = new List<KeyValuePair<string, string>>();
+            string @out = "out"; double timeout = 1800;
+            for (int i = 0; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+                switch (args[i])
+                {
+                    case "--out" or "-o": @out = Next(); break;
+                    case "-p" or "--parameter": ps.Add(NoPrior.Runner.Parameters.ParseArgument(Next())); break;
+                    case "--timeout":
+                        var t = Next();
+                        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out timeout) || timeout <= 0)
+                            throw new ArgumentException($"--timeout expects a positive number of seconds, got '{t}'.");
+                        break;
+                    case var a when a.StartsWith('-'): throw new ArgumentException($"unknown option '{a}'.");
+                    default: paths.Add(args[i]); break;
+                }
+            }
+            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout));
+        }
+    }
+
+    /// <summary>Where the executed copy and the HTML of a notebook go; refuses to overwrite the source.</summary>
+    public static (string Ipynb, string Html) OutputPaths(string outDir, string source)
+    {
+        string name = Path.GetFileNameWithoutExtension(source);
+        string ipynb = Path.Combine(outDir, "notebooks", name + ".ipynb"), html = Path.Combine(outDir, "html", name + ".html");
+        if (string.Equals(Path.GetFullPath(ipynb), Path.GetFullPath(source), StringComparison.Ordinal))
+            throw new ArgumentException($"--out '{outDir}' would overwrite the source notebook '{source}'; choose another output folder.");
+        return (ipynb, html);
+    }
+
+    sealed record Outcome(string Name, string Source, int CellsRun, int CellsTotal, TimeSpan Elapsed, string Status, string? Failure);
+
+    public static async Task<int> RunAsync(Options o)
+    {
+        var notebooks = Program.FindNotebooks(o.Paths);
+        if (notebooks.Count == 0) { Console.WriteLine("no notebooks to run."); return 0; }
+        foreach (var nb in notebooks) OutputPaths(o.Out, nb); // fail before running anything
+        var outcomes = new List<Outcome>();
+        for (int k = 0; k < notebooks.Count; k++)
+            outcomes.Add(await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
+
+        Console.WriteLine();
+        int w = Math.Max(8, outcomes.Max(x => x.Name.Length));
+        Console.WriteLine($"{"notebook".PadRight(w)}  {"cells",7}  {"seconds",8}  status");
+        foreach (var x in outcomes)
+            Console.WriteLine($"{x.Name.PadRight(w)}  {$"{x.CellsRun}/{x.CellsTotal}",7}  {Program.Seconds(x.Elapsed),8}  {x.Status}");
+        Console.WriteLine($"outputs: {Path.Combine(o.Out, "notebooks")}, {Path.Combine(o.Out, "html")}");
+        var failed = outcomes.Where(x => x.Failure is not null).ToList();
+        foreach (var f in failed) Console.Error.WriteLine($"FAILED {Path.GetRelativePath(Directory.GetCurrentDirectory(), f.Source)}: {f.Failure}");
+        return failed.Count == 0 ? 0 : 1;
+    }
+
+    static async Task<Outcome> RunOneAsync(string source, int k, int n, Options o)
+    {
+        string name = Path.GetFileNameWithoutExtension(source);
+        var psi = ChildStartInfo();
+        psi.ArgumentList.Add(ExecCommand.Name);
+        psi.ArgumentList.Add(source);
+        psi.ArgumentList.Add(o.Out);
+        foreach (var (key, value) in o.Parameters) psi.ArgumentList.Add($"{key}={value}");
+        psi.Environment["WORKBOOK_OUTPUT"] = o.Out;
+        psi.RedirectStandardOutput = true; psi.RedirectStandardError = true; psi.UseShellExecute = false;
+
+        var clock = Stopwatch.StartNew();
+        int cellIndex = 0, cellsTotal = 0, codeIndex = 0, codeTotal = 0, cellsDone = 0;
+        string? error = null, errorCell = null;
+        var lastErr = new List<string>();
+        var gate = new object();
+        Console.WriteLine($"[{k}/{n}] {name}: starting");
+
+        using var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (gate)
+            {
+                if (!e.Data.StartsWith(ExecCommand.Marker, StringComparison.Ordinal)) { Console.WriteLine($"    {e.Data}"); return; }
+                var parts = e.Data[ExecCommand.Marker.Length..].Split(' ', 6);
+                switch (parts[0])
+                {
+                    case "cell":
+                        cellIndex = int.Parse(parts[1], CultureInfo.InvariantCulture); cellsTotal = int.Parse(parts[2], CultureInfo.InvariantCulture);
+                        codeIndex = int.Parse(parts[3], CultureInfo.InvariantCulture); codeTotal = int.Parse(parts[4], CultureInfo.InvariantCulture);
+                        Console.WriteLine($"[{k}/{n}] {name}: cell {cellIndex}/{cellsTotal} (code {codeIndex}/{codeTotal}) [{Elapsed(clock)}]");
+                        break;
+                    case "done" when parts[2] == "ok": cellsDone++; break;
+                    case "error":
+                        var rest = e.Data[ExecCommand.Marker.Length..].Split(' ', 4);
+                        errorCell = $"cell {rest[1]} of {cellsTotal} (execution count {rest[2]})";
+                        error = rest[3];
+                        break;
+                }
+            }
+        };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (gate)
+            {
+                Console.Error.WriteLine($"    {e.Data}");
+                lastErr.Add(e.Data); if (lastErr.Count > 20) lastErr.RemoveAt(0);
+            }
+        };
+        p.Start();
+        p.BeginOutputReadLine(); p.BeginErrorReadLine();
+
+        using var cts = new CancellationTokenSource(o.Timeout);
+        var heartbeat = Task.Run(async () =>
+        {
+            // A long cell is otherwise silent unless the library reports progress: say which cell is still running.
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(30), cts.Token);
+                    lock (gate) Console.WriteLine($"[{k}/{n}] {name}: still in cell {cellIndex}/{cellsTotal} [{Elapsed(clock)}]");
+                }
+            }
+            catch (OperationCanceledException) { }
+        });
+        bool timedOut = false;
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            timedOut = true;
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+        p.WaitForExit(); // drains the redirected streams
+        cts.Cancel();
+        await heartbeat;
+
+        string status; string? failure = null;
+        if (timedOut)
+        {
+            status = $"timed out in cell {cellIndex}";
+            failure = $"cell {cellIndex} of {cellsTotal}: timed out after {Program.Seconds(o.Timeout)} s (--timeout)";
+            Patch(source, o.Out, cellIndex, "Timeout", $"the notebook did not finish within {Program.Seconds(o.Timeout)} s; stopped in this cell");
+        }
+        else if (p.ExitCode == 0) status = "ok";
+        else if (error is not null) { status = $"error in cell {cellIndex}"; failure = $"{errorCell}: {error}"; }
+        else if (cellIndex == 0)
+        {
+            status = "did not start";
+            failure = string.Join(" ", lastErr.Where(l => l.StartsWith("workbook:", StringComparison.Ordinal)).DefaultIfEmpty($"exit code {p.ExitCode}"));
+        }
+        else
+        {
+            status = $"crashed in cell {cellIndex}";
+            failure = $"cell {cellIndex} of {cellsTotal}: the notebook process exited with code {p.ExitCode} (a native crash?); last output: {string.Join(" | ", lastErr.TakeLast(3))}";
+            Patch(source, o.Out, cellIndex, "ProcessCrashed", $"the notebook process exited with code {p.ExitCode} while running this cell");
+        }
+        Console.WriteLine($"[{k}/{n}] {name}: {status} [{Elapsed(clock)}]");
+        return new Outcome(name, source, cellsDone, codeTotal, clock.Elapsed, status, failure);
+    }
+
+    /// <summary>After a timeout or crash, record the error in the executed copy (written by the child up to the last
+    /// finished cell) and render its HTML, so the failure is visible where the reader looks.</summary>
+    static void Patch(string source, string outDir, int cellIndex, string ename, string message)
+    {
+        var (ipynb, html) = OutputPaths(outDir, source);
+        if (!File.Exists(ipynb) || cellIndex <= 0) return;
+        var nb = Ipynb.Load(ipynb);
+        if (Ipynb.Cells(nb)[cellIndex - 1] is JsonObject cell && cell["outputs"] is JsonArray outs)
+            outs.Add(Ipynb.ErrorOutput(ename, message, [message]));
+        Ipynb.Save(nb, ipynb);
+        Directory.CreateDirectory(Path.GetDirectoryName(html)!);
+        File.WriteAllText(html, HtmlRenderer.Render(nb, Path.GetFileNameWithoutExtension(source)));
+    }
+
+    static string Elapsed(Stopwatch c) => c.Elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
+
+    /// <summary>Starts this same program again: its apphost, or <c>dotnet workbook.dll</c> when run through dotnet.</summary>
+    static ProcessStartInfo ChildStartInfo()
+    {
+        string? exe = Environment.ProcessPath;
+        if (exe is not null && !Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            return new ProcessStartInfo(exe);
+        var psi = new ProcessStartInfo(exe ?? "dotnet");
+        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        return psi;
+    }
+}

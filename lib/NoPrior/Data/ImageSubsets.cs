@@ -1,0 +1,116 @@
+using static TorchSharp.torch;
+
+namespace NoPrior.Data;
+
+/// <summary>Shared cutting of binary tasks from the committed 10-class IDX subsets.</summary>
+internal static class ImageSubsets
+{
+    internal const int PerClassStored = 100;
+    internal const int Pixels = 28 * 28;
+
+    internal static string Resolve(string? dataDirectory, string file)
+    {
+        var path = Path.Combine(dataDirectory ?? Workbook.DataDirectory, file);
+        if (!File.Exists(path))
+            throw new FileNotFoundException(
+                $"Data file not found: '{path}'. The workbook's data subsets are committed under data/; " +
+                "if the file is missing, run data/regenerate.sh from the repository root (see data/README.md).", path);
+        return path;
+    }
+
+    /// <summary>Reads images and labels, takes <paramref name="perClass"/> images of each class in the two groups
+    /// (the first ones, or a seeded choice), labels the positive group +1, and optionally subtracts the mean.</summary>
+    internal static ImageDataset Cut(string datasetName, string? dataDirectory, string imagesFile, string labelsFile,
+        string[] classNames, int[] positive, int[] negative, int perClass, bool subtractMean, long? seed)
+    {
+        ValidateGroups(positive, negative, classNames);
+        if (perClass <= 0 || perClass > PerClassStored)
+            throw new ArgumentOutOfRangeException(nameof(perClass), perClass,
+                $"perClass must be in 1..{PerClassStored} (the committed {datasetName} subset holds {PerClassStored} images per class).");
+
+        var imagesPath = Resolve(dataDirectory, imagesFile);
+        var labelsPath = Resolve(dataDirectory, labelsFile);
+        var (ishape, pixels) = Idx.ReadBytes(imagesPath);
+        var (lshape, labels) = Idx.ReadBytes(labelsPath);
+        if (ishape.Length != 3 || ishape[1] != 28 || ishape[2] != 28)
+            throw new InvalidDataException($"'{imagesPath}' should hold images [n, 28, 28], has shape [{string.Join(", ", ishape)}].");
+        if (lshape.Length != 1 || lshape[0] != ishape[0])
+            throw new InvalidDataException($"'{labelsPath}' holds {string.Join("×", lshape)} labels for {ishape[0]} images.");
+
+        var rows = new List<int>();
+        foreach (int c in positive.Concat(negative).Order())
+        {
+            var ofClass = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).ToArray();
+            if (ofClass.Length < perClass)
+                throw new InvalidDataException($"'{labelsPath}' has {ofClass.Length} images of class {c}, fewer than perClass = {perClass}.");
+            // A seeded choice is a prefix of a seeded permutation; chosen rows are then put back in file order so
+            // the row order does not depend on the seed.
+            var chosen = seed is { } s ? SplitMix64.Permute(ofClass, s, c).Take(perClass).Order() : ofClass.Take(perClass);
+            rows.AddRange(chosen);
+        }
+
+        int m = rows.Count;
+        var x = new double[m * Pixels];
+        var y = new double[m];
+        var classes = new int[m];
+        for (int r = 0; r < m; r++)
+        {
+            int src = rows[r];
+            for (int p = 0; p < Pixels; p++) x[r * Pixels + p] = pixels[src * Pixels + p] / 255.0;
+            classes[r] = labels[src];
+            y[r] = positive.Contains(labels[src]) ? 1.0 : -1.0;
+        }
+
+        using var X = torch.tensor(x, new long[] { m, Pixels }, dtype: ScalarType.Float64);
+        using var Y = torch.tensor(y, dtype: ScalarType.Float64);
+        // The reference subtracts the per-pixel mean of the training subset itself (both classes together).
+        var mean = subtractMean ? X.mean(new long[] { 0 }) : torch.zeros(Pixels, dtype: ScalarType.Float64);
+        using var centred = X - mean;
+        var set = new LabelledSet(centred, Y);
+
+        string Names(int[] g) => string.Join(", ", g.Select(c => classNames[c]));
+        string description = $"{datasetName}: +1 = {{{Names(positive)}}}, −1 = {{{Names(negative)}}}, {perClass} per class " +
+            $"({(seed is { } sd ? $"seeded choice, seed {sd}" : "first in file order")}), m = {m}, d = {Pixels}, pixels k/255 ∈ [0, 1]" +
+            (subtractMean ? ", per-pixel mean of the subset subtracted" : "");
+        return new ImageDataset(set, classes, rows.ToArray(), mean, subtractMean, classNames,
+            positive.Order().ToArray(), negative.Order().ToArray(), description);
+    }
+
+    static void ValidateGroups(int[] positive, int[] negative, string[] classNames)
+    {
+        ArgumentNullException.ThrowIfNull(positive);
+        ArgumentNullException.ThrowIfNull(negative);
+        if (positive.Length == 0 || negative.Length == 0)
+            throw new ArgumentException("Both class groups must be non-empty.");
+        foreach (int c in positive.Concat(negative))
+            if (c < 0 || c >= classNames.Length) throw new ArgumentOutOfRangeException(nameof(positive), c, $"Class {c} is not in 0..{classNames.Length - 1}.");
+        if (positive.Concat(negative).Distinct().Count() != positive.Length + negative.Length)
+            throw new ArgumentException($"The class groups overlap or repeat a class: +1 = [{string.Join(", ", positive)}], −1 = [{string.Join(", ", negative)}].");
+    }
+}
+
+/// <summary>A tiny platform-independent PRNG (SplitMix64) for seeded choices that must not depend on the .NET or
+/// libtorch version.</summary>
+internal static class SplitMix64
+{
+    static ulong Next(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>A Fisher–Yates permutation of <paramref name="items"/> driven by (seed, stream).</summary>
+    internal static T[] Permute<T>(T[] items, long seed, long stream)
+    {
+        var a = (T[])items.Clone();
+        ulong state = (ulong)seed ^ ((ulong)stream * 0xD1B54A32D192ED03UL);
+        for (int i = a.Length - 1; i > 0; i--)
+        {
+            int j = (int)(Next(ref state) % (ulong)(i + 1));
+            (a[i], a[j]) = (a[j], a[i]);
+        }
+        return a;
+    }
+}

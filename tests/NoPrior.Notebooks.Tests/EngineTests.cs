@@ -1,0 +1,230 @@
+using NoPrior.Notebooks;
+
+namespace NoPrior.Notebooks.Tests;
+
+/// <summary>The engine's semantics, in process. Sessions change process-wide state (console, current directory), so
+/// tests that use them run one at a time (one collection).</summary>
+[Collection(EngineCollection.Name)]
+public sealed class EngineTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("noprior-engine-").FullName;
+    readonly NotebookSession _session;
+
+    public EngineTests() => _session = new NotebookSession(_dir);
+
+    public void Dispose() { _session.Dispose(); Directory.Delete(_dir, recursive: true); }
+
+    Task<CellResult> Run(string code) => _session.ExecuteCellAsync(code);
+
+    static string Plain(CellOutput o) => o.Data!["text/plain"];
+
+    [Fact]
+    public async Task State_carries_over_between_cells_and_trailing_expression_is_the_result()
+    {
+        Assert.True((await Run("var x = 20;")).Success);
+        var r = await Run("x + 22");
+        Assert.True(r.Success);
+        var result = Assert.Single(r.Outputs);
+        Assert.Equal(OutputKind.ExecuteResult, result.Kind);
+        Assert.Equal("42", Plain(result));
+        Assert.Equal(2, r.CellNumber);
+    }
+
+    [Fact]
+    public async Task Statements_and_void_calls_give_no_result()
+    {
+        Assert.Empty((await Run("var y = 1;")).Outputs);
+        var r = await Run("Console.Write(\"\")");
+        Assert.DoesNotContain(r.Outputs, o => o.Kind == OutputKind.ExecuteResult);
+    }
+
+    [Fact]
+    public async Task Default_imports_match_the_dotnet_interactive_kernel()
+    {
+        var r = await Run("new List<int> { 3, 1, 2 }.OrderBy(v => v).Select(v => v.ToString()).Aggregate(new StringBuilder(), (sb, s) => sb.Append(s)).ToString() + Path.GetFileName(\"a/b.txt\")");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal("123b.txt", Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Top_level_await_works()
+    {
+        var r = await Run("await Task.Delay(10);\nawait Task.FromResult(7)");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal("7", Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Stdout_and_stderr_are_captured_per_cell()
+    {
+        var r = await Run("Console.WriteLine(\"out 1\"); Console.Error.WriteLine(\"err\"); Console.Write(\"out 2\");");
+        Assert.Equal(["out 1\n", "err\n", "out 2"], r.Outputs.Select(o => o.Text!).ToArray());
+        Assert.Equal([OutputKind.Stdout, OutputKind.Stderr, OutputKind.Stdout], r.Outputs.Select(o => o.Kind).ToArray());
+        var next = await Run("1");
+        Assert.DoesNotContain(next.Outputs, o => o.Kind == OutputKind.Stdout);
+    }
+
+    [Fact]
+    public async Task Display_and_update_share_a_display_id()
+    {
+        var seen = new List<CellOutput>();
+        _session.Output += seen.Add;
+        var r = await Run("var h = display(\"first\");\nh.Update(\"second\");");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal([OutputKind.DisplayData, OutputKind.UpdateDisplayData], r.Outputs.Select(o => o.Kind).ToArray());
+        Assert.Equal("first", Plain(r.Outputs[0]));
+        Assert.Equal("second", Plain(r.Outputs[1]));
+        Assert.NotNull(r.Outputs[0].DisplayId);
+        Assert.Equal(r.Outputs[0].DisplayId, r.Outputs[1].DisplayId);
+        Assert.Equal(r.Outputs, seen);
+    }
+
+    [Fact]
+    public async Task Display_with_explicit_mime_type_renders_only_that_type()
+    {
+        var r = await Run("display(\"<b>hi</b>\", \"text/html\");");
+        Assert.Equal(["text/html"], r.Outputs.Single().Data!.Keys.ToArray());
+    }
+
+    [Fact]
+    public async Task Compile_error_names_the_cell_and_the_diagnostic_and_keeps_state()
+    {
+        await Run("var kept = 5;");
+        var r = await Run("var z = undefinedName;");
+        Assert.False(r.Success);
+        Assert.Equal("CompilationError", r.Error!.ErrorName);
+        Assert.Contains("Cell 2:", r.Error.ErrorValue);
+        Assert.Contains("CS0103", r.Error.ErrorValue);
+        Assert.Contains("undefinedName", r.Error.ErrorValue);
+        Assert.Equal("5", Plain((await Run("kept")).Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Runtime_exception_becomes_an_error_with_type_and_message()
+    {
+        var r = await Run("Console.WriteLine(\"before\");\nthrow new InvalidOperationException(\"boom\");");
+        Assert.False(r.Success);
+        Assert.Equal("before\n", r.Outputs[0].Text);
+        Assert.Equal("InvalidOperationException", r.Error!.ErrorName);
+        Assert.Equal("Cell 1: boom", r.Error.ErrorValue);
+    }
+
+    [Theory]
+    [InlineData("#!fsharp\nlet x = 1", "#!fsharp")]
+    [InlineData("#!pwsh\nls", "#!pwsh")]
+    [InlineData("#!time\n1", "#!time")]
+    [InlineData("%%bash\necho hi", "%%bash")]
+    [InlineData("%time 1", "%time")]
+    public async Task Other_magics_are_rejected_by_name(string code, string magic)
+    {
+        var r = await Run(code);
+        Assert.False(r.Success);
+        Assert.Equal("DirectiveError", r.Error!.ErrorName);
+        Assert.Contains($"'{magic}'", r.Error.ErrorValue);
+        Assert.Contains("line 1", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Csharp_magic_is_accepted_and_line_numbers_are_kept()
+    {
+        var ok = await Run("#!csharp\n1 + 1");
+        Assert.Equal("2", Plain(ok.Outputs.Single()));
+        var bad = await Run("#!csharp\n\nnope()");
+        Assert.Contains("(3,1)", bad.Error!.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Nuget_reference_maps_to_the_host_package()
+    {
+        var r = await Run("#r \"nuget: Microsoft.Data.Analysis, 0.23.1\"\nusing Microsoft.Data.Analysis;\nnew DataFrame(new PrimitiveDataFrameColumn<int>(\"n\", new[] { 1, 2 })).Rows.Count");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal("2", Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Unknown_nuget_package_is_a_clear_error_naming_the_line()
+    {
+        var r = await Run("// packages\n#r \"nuget: Newtonsoft.Json, 13.0.3\"");
+        Assert.Equal("DirectiveError", r.Error!.ErrorName);
+        Assert.Contains("line 2", r.Error.ErrorValue);
+        Assert.Contains("'Newtonsoft.Json' is not available", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Mismatched_nuget_version_is_a_clear_error_naming_the_right_version()
+    {
+        var r = await Run("#r \"nuget: TorchSharp-cpu, 0.105.0\"");
+        Assert.Equal("DirectiveError", r.Error!.ErrorName);
+        Assert.Contains("line 1", r.Error.ErrorValue);
+        Assert.Contains("TorchSharp-cpu 0.107.0 only, not 0.105.0", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Missing_dll_is_a_clear_error_with_the_resolved_path()
+    {
+        var r = await Run("#r \"lib/NotThere.dll\"");
+        Assert.Equal("DirectiveError", r.Error!.ErrorName);
+        Assert.Contains(Path.Combine(_dir, "lib", "NotThere.dll"), r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Relative_dll_reference_resolves_from_the_notebook_folder()
+    {
+        // An assembly the host does not carry, compiled next to the "notebook".
+        Directory.CreateDirectory(Path.Combine(_dir, "libs"));
+        var probe = Path.Combine(_dir, "libs", "Probe.dll");
+        var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Probe",
+            [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("namespace ProbeNs { public static class P { public static int Answer => 41 + 1; } }")],
+            [Microsoft.CodeAnalysis.MetadataReference.CreateFromFile(typeof(object).Assembly.Location)],
+            new(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
+        using (var file = File.Create(probe)) Assert.True(compilation.Emit(file).Success);
+        var r = await Run("#r \"libs/Probe.dll\"\nProbeNs.P.Answer");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal("42", Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Dll_already_loaded_in_the_host_is_used_even_from_another_path()
+    {
+        var r = await Run("#r \"../somewhere/else/NoPrior.dll\"\ntypeof(NoPrior.Progress).Assembly.Location");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal(typeof(NoPrior.Progress).Assembly.Location, Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Current_directory_is_the_notebook_folder_during_a_cell()
+    {
+        var r = await Run("Directory.GetCurrentDirectory()");
+        Assert.Equal(_dir, Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Library_progress_is_a_display_updated_in_place()
+    {
+        var old = NoPrior.Progress.Interval;
+        NoPrior.Progress.Interval = TimeSpan.Zero;
+        try
+        {
+            var r = await Run("#r \"../x/NoPrior.dll\"\nusing (var p = NoPrior.Progress.Start(\"train\", 2)) { p.Report(1, \"a\"); p.Report(2, \"b\"); }");
+            Assert.True(r.Success, r.Error?.ErrorValue);
+            Assert.Equal(OutputKind.DisplayData, r.Outputs[0].Kind);
+            Assert.All(r.Outputs.Skip(1), o => Assert.Equal((OutputKind.UpdateDisplayData, r.Outputs[0].DisplayId), (o.Kind, o.DisplayId)));
+            Assert.StartsWith("train: 2/2 (", Plain(r.Outputs[^1]));
+            Assert.Contains(") b [", Plain(r.Outputs[^1]));
+            Assert.Contains("<progress", r.Outputs[^1].Data!["text/html"]);
+        }
+        finally { NoPrior.Progress.Interval = old; }
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_a_cell_with_an_error()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var r = await _session.ExecuteCellAsync("await Task.Delay(3000);", cts.Token);
+        Assert.False(r.Success);
+        Assert.Contains("cancelled", r.Error!.ErrorValue);
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EngineCollection { public const string Name = "engine (process-wide console and current directory)"; }

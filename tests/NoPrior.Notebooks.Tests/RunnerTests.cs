@@ -1,0 +1,147 @@
+using System.Text.Json.Nodes;
+
+namespace NoPrior.Notebooks.Tests;
+
+/// <summary>The runner end to end: each test starts <c>workbook</c> in a child process on a fixture notebook.</summary>
+public sealed class RunnerTests : IDisposable
+{
+    readonly string _out = Directory.CreateTempSubdirectory("noprior-runner-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    static string Fixture(string name) => Path.Combine(RunnerHarness.Fixtures, name);
+
+    static JsonObject Load(string path) => JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+
+    static IEnumerable<JsonNode> CodeCells(JsonObject nb) => nb["cells"]!.AsArray().Where(c => (string)c!["cell_type"]! == "code")!;
+
+    [Fact]
+    public void Sample_runs_and_writes_a_valid_notebook_an_offline_page_and_figures()
+    {
+        var before = File.ReadAllText(Fixture("sample.ipynb"));
+        var run = RunnerHarness.Workbook("run", Fixture("sample.ipynb"), "--out", _out);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("sample", run.Stdout);
+        Assert.Matches(@"sample\s+8/8\s+[\d.]+\s+ok", run.Stdout);
+
+        var ipynb = Path.Combine(_out, "notebooks", "sample.ipynb");
+        RunnerHarness.AssertValidNotebook(ipynb);
+        var nb = Load(ipynb);
+        Assert.All(CodeCells(nb), c => Assert.NotNull(c["execution_count"]));
+        Assert.Equal(before, File.ReadAllText(Fixture("sample.ipynb"))); // the source is never written
+
+        var html = File.ReadAllText(Path.Combine(_out, "html", "sample.html"));
+        Assert.Equal(1, Count(html, "plotly.js v2")); // two charts, plotly.js inlined once
+        Assert.Equal(2, Count(html, "<div id=\"noprior-plot-")); // deterministic ids, one per chart
+        Assert.DoesNotMatch("<script[^>]*src=", html); // nothing is fetched
+        Assert.Contains("<table class=\"noprior-dataframe\">", html);
+        Assert.Contains("… 5 more rows", html);
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.True(File.Exists(Path.Combine(_out, "figures", "sample-grid.png")));
+        Assert.True(File.Exists(Path.Combine(_out, "figures", "sample-grid.html")));
+    }
+
+    static int Count(string s, string what) { int n = 0; for (int i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + 1, StringComparison.Ordinal)) n++; return n; }
+
+    [Fact]
+    public void Parameters_are_injected_after_the_parameters_cell_and_tagged()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("params.ipynb"), "--out", _out, "-p", "steps=500", "-p", "lr=0.25", "-p", "name=hello world", "-p", "flag=true");
+        Assert.True(run.ExitCode == 0, run.All);
+        var ipynb = Path.Combine(_out, "notebooks", "params.ipynb");
+        RunnerHarness.AssertValidNotebook(ipynb);
+        var cells = Load(ipynb)["cells"]!.AsArray();
+        int p = cells.ToList().FindIndex(c => c!["metadata"]?["tags"]?.AsArray().Any(t => (string?)t == "parameters") == true);
+        var injected = cells[p + 1]!;
+        Assert.Equal("injected-parameters", (string?)injected["metadata"]!["tags"]![0]);
+        var source = string.Concat(injected["source"]!.AsArray().Select(l => (string?)l));
+        Assert.Contains("steps = 500;", source);
+        Assert.Contains("name = \"hello world\";", source);
+        var result = CodeCells(Load(ipynb)).Last()["outputs"]![0]!;
+        Assert.Equal("500|0.25|hello world|True", (string?)result["data"]!["text/plain"]);
+    }
+
+    [Fact]
+    public void A_parameter_not_in_the_parameters_cell_is_a_clear_error()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("params.ipynb"), "--out", _out, "-p", "epochs=3");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("parameter 'epochs' is not assigned in the parameters cell", run.All);
+        Assert.Contains("steps, lr, name, flag", run.All);
+    }
+
+    [Fact]
+    public void A_failing_notebook_exits_non_zero_naming_notebook_cell_and_error()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("failing.ipynb"), "--out", _out);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("FAILED", run.Stderr);
+        Assert.Contains("failing.ipynb", run.Stderr);
+        Assert.Contains("cell 4 of 6", run.Stderr);
+        Assert.Contains("InvalidOperationException: Cell 2: deliberate failure", run.Stderr);
+        var ipynb = Path.Combine(_out, "notebooks", "failing.ipynb");
+        RunnerHarness.AssertValidNotebook(ipynb);
+        var code = CodeCells(Load(ipynb)).ToList();
+        Assert.Equal("error", (string?)code[1]["outputs"]!.AsArray().Last()!["output_type"]);
+        Assert.Empty(code[2]["outputs"]!.AsArray()); // execution stopped at the first error
+        Assert.Contains("deliberate failure", File.ReadAllText(Path.Combine(_out, "html", "failing.html")));
+    }
+
+    [Fact]
+    public void A_notebook_over_its_timeout_is_stopped_and_reported()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("slow.ipynb"), "--out", _out, "--timeout", "4");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("timed out", run.All);
+        Assert.Contains("slow.ipynb", run.Stderr);
+        var nb = Load(Path.Combine(_out, "notebooks", "slow.ipynb"));
+        Assert.Equal("Timeout", (string?)CodeCells(nb).Last()["outputs"]!.AsArray().Last()!["ename"]);
+    }
+
+    [Fact]
+    public void The_output_folder_may_never_overwrite_the_source()
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_out, "notebooks")).FullName;
+        var copy = Path.Combine(dir, "params.ipynb");
+        File.Copy(Fixture("params.ipynb"), copy);
+        var before = File.ReadAllText(copy);
+        var run = RunnerHarness.Workbook("run", copy, "--out", _out);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("would overwrite the source notebook", run.Stderr);
+        Assert.Equal(before, File.ReadAllText(copy));
+    }
+
+    [Fact]
+    public void Check_accepts_clean_fixtures()
+    {
+        var run = RunnerHarness.Workbook("check", Fixture("sample.ipynb"), Fixture("params.ipynb"));
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("all clean", run.Stdout);
+    }
+
+    [Fact]
+    public void Check_flags_outputs_wrong_metadata_missing_parameters_and_markdown()
+    {
+        var path = Path.Combine(_out, "unclean.ipynb");
+        File.Copy(Fixture("unclean.ipynb.json"), path);
+        var run = RunnerHarness.Workbook("check", path);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("cell 1 has 1 output(s)", run.Stderr);
+        Assert.Contains("cell 1 has an execution_count", run.Stderr);
+        Assert.Contains("metadata.kernelspec.name is \"python3\"; expected \".net-csharp\"", run.Stderr);
+        Assert.Contains("metadata.language_info.name is \"python\"; expected \"C#\"", run.Stderr);
+        Assert.Contains("cell 1 is a code cell not preceded by a markdown cell", run.Stderr);
+        Assert.Contains("no code cell is tagged 'parameters'", run.Stderr);
+    }
+
+    [Fact]
+    public void Unknown_command_and_option_are_usage_errors()
+    {
+        var a = RunnerHarness.Workbook("frobnicate");
+        Assert.Equal(2, a.ExitCode);
+        Assert.Contains("unknown command 'frobnicate'", a.Stderr);
+        var b = RunnerHarness.Workbook("run", "--bogus");
+        Assert.Equal(2, b.ExitCode);
+        Assert.Contains("unknown option '--bogus'", b.Stderr);
+    }
+}

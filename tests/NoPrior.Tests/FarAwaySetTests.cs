@@ -1,0 +1,278 @@
+using NoPrior.Kkt;
+using NoPrior.Lemmas;
+using NoPrior.Networks;
+using NoPrior.Training;
+using static TorchSharp.torch;
+
+namespace NoPrior.Tests;
+
+public class ExactInstanceTests
+{
+    [Theory]
+    [InlineData(5, 5, 1, false)]
+    [InlineData(6, 9, 2, true)]
+    [InlineData(4, 4, 3, true)]
+    public void Obtuse_one_neuron_per_point_instance_is_exactly_kkt(int n, int d, int seed, bool rotate)
+    {
+        var (net, set) = LemmaTestData.Obtuse(n, d, seed, tau: 0.05, rotate: rotate);
+        using (net) using (set)
+        {
+            var r = KktConditions.Diagnose(net, set);
+            Assert.True(r.RelativeStationarity < 1e-14, $"relative stationarity {r.RelativeStationarity}");
+            Assert.All(r.Margins, m => Assert.Equal(1.0, m, 13));
+            using var h = net.PreActivations(set.X)[0];
+            using var offDiagonal = torch.eye(n, dtype: ScalarType.Bool).logical_not();
+            Assert.True(h.masked_select(offDiagonal).max().ToDouble() < 0, "every neuron must be strictly off on the other points");
+        }
+    }
+
+    [Fact]
+    public void Directions_complement_is_orthonormal_and_orthogonal_to_the_data()
+    {
+        var (net, set) = LemmaTestData.Obtuse(5, 9, 4);          // τ = 0: rank n − 1 = 4
+        using (net) using (set)
+        {
+            Assert.Equal(4, Directions.Rank(set.X));
+            using var C = Directions.OrthogonalComplement(set.X);
+            Assert.Equal(new long[] { 5, 9 }, C.shape);
+            using var gram = C.matmul(C.t());
+            Assert.True(TestData.MaxAbs(gram - torch.eye(5, dtype: ScalarType.Float64)) < 1e-13);
+            Assert.True(TestData.MaxAbs(set.X.matmul(C.t())) < 1e-13);
+            using var sd = Directions.SmallestSingular(set.X, 6);
+            Assert.Equal(6, sd.Values.Length);
+            Assert.True(sd.Values.Take(5).All(s => s < 1e-13) && sd.Values[5] > 0.1);
+            using var Xv = set.X.matmul(sd.Directions.t()).norm(0, false);
+            for (int k = 0; k < 6; k++) Assert.Equal(sd.Values[k], Xv[k].ToDouble(), 12);
+            using var full = TestData.Randn(1, 12, 9);
+            Assert.Equal(0, Directions.OrthogonalComplement(full).shape[0]);
+        }
+    }
+}
+
+public class FarAwaySetTests
+{
+    [Theory]
+    [InlineData(10.0)]
+    [InlineData(100.0)]
+    [InlineData(1000.0)]
+    public void Far_away_set_of_data_in_a_subspace(double r)
+    {
+        var (net, set) = LemmaTestData.Obtuse(6, 10, seed: 5, tau: 0.05);   // rank 6 < d = 10
+        using (net) using (set)
+        using (var far = FarAwaySet.Build(net, set, r))
+        {
+            Assert.True(far.MinDistance > r, $"min distance {far.MinDistance} ≤ r = {r}");
+            Assert.Equal(2 * set.Count, far.Set.Count);
+            Assert.True(far.StationarityChange < 1e-10, $"stationarity changed by {far.StationarityChange:G3} relative to ‖θ‖");
+            Assert.True(far.FarSet.RelativeStationarity < 1e-13);
+            Assert.All(far.FarSet.Margins, m => Assert.True(Math.Abs(m - 1) < 1e-10, $"margin {m}"));
+            Assert.True(far.MaxMarginChange < 1e-10 && far.PatternsPreserved);
+            Assert.True(far.FirstLayerOnNu < 1e-13 && far.DistanceToSpan < 1e-13);
+            using var lam = far.Set.Lambda!.reshape(-1, 2);
+            Assert.True(TestData.MaxAbs(lam[.., 0] - set.Lambda! / 2) < 1e-15 && TestData.MaxAbs(lam[.., 1] - set.Lambda! / 2) < 1e-15);
+        }
+    }
+
+    [Fact]
+    public void Float64_limits_t_rounding_in_W1_nu_is_amplified_and_reported()
+    {
+        // ‖W_1ν‖ ≈ 5e-17 here (rounding): at t ≈ 1e9 the margins drift by ~3e-8 > 1e-10, and Build says why.
+        var (net, set) = LemmaTestData.Obtuse(6, 10, seed: 5, tau: 0.05);
+        using (net) using (set)
+        {
+            var ex = Assert.Throws<LemmaHypothesisException>(() => FarAwaySet.Build(net, set, 1e9));
+            Assert.Contains("amplified by t", ex.Message);
+            using var forced = FarAwaySet.BuildUnchecked(net, set, 1e9);
+            Assert.True(forced.MaxMarginChange > 1e-10 && forced.MaxMarginChange < 1e-6, $"margin drift {forced.MaxMarginChange:G3}");
+        }
+    }
+
+    [Fact]
+    public void Far_away_set_for_the_paper_instance_and_a_linear_model()
+    {
+        var (net, set) = TestData.OneNeuronPerPoint(4, 7, new double[] { 1, -1, -1, 1 });
+        using (net) using (set)
+        using (var far = FarAwaySet.Build(net, set, 100))
+        {
+            Assert.True(far.MinDistance > 100 && far.StationarityChange < 1e-10 && far.FarSet.Stationarity < 1e-13);
+            Assert.All(far.FarSet.Margins, m => Assert.Equal(1.0, m, 12));
+        }
+        var (lin, lset) = LemmaTestData.Linear(d: 8, k: 5, pairs: 3, seed: 2);
+        using (lin) using (lset)
+        using (var far = FarAwaySet.Build(lin, lset, 1000))
+        {
+            Assert.True(far.MinDistance > 1000 && far.StationarityChange < 1e-10);
+            Assert.All(far.FarSet.Margins, m => Assert.True(Math.Abs(m - 1) < 1e-10));
+        }
+    }
+
+    [Fact]
+    public void Data_that_span_R_d_are_refused_and_the_forced_construction_breaks()
+    {
+        var (net, set) = LemmaTestData.Obtuse(6, 6, seed: 6, tau: 0.05);     // full rank
+        using (net) using (set)
+        {
+            var ex = Assert.Throws<LemmaHypothesisException>(() => FarAwaySet.Build(net, set, 10));
+            Assert.Equal("span{x_i} ≠ R^d", ex.Hypothesis);
+            Assert.Contains("span all of R^6", ex.Message);
+            using var forced = FarAwaySet.BuildUnchecked(net, set, 10);
+            Assert.False(forced.PatternsPreserved);
+            Assert.True(forced.StationarityChange > 1e-3 || forced.MaxMarginChange > 1e-3,
+                $"forced S_r on spanning data: stationarity change {forced.StationarityChange:G3}, margin change {forced.MaxMarginChange:G3}");
+        }
+    }
+
+    [Fact]
+    public void Out_of_span_component_zero_in_span_removed_exactly_and_refused_when_present()
+    {
+        var (net, set) = LemmaTestData.Obtuse(5, 8, seed: 7, tau: 0.05);
+        using (net) using (set)
+        {
+            using (var inSpan = FarAwaySet.OutOfSpanComponent(net, set.X))
+            {
+                Assert.True(inSpan.Norm < 1e-14 && inSpan.Rank == 5, $"norm {inSpan.Norm}, rank {inSpan.Rank}");
+            }
+            // A "trained" first layer: the exact one plus an initial-weights part outside span(S).
+            using var P = Directions.SpanProjector(set.X);
+            using var E = TestData.Randn(8, 5, 8) * 0.1;
+            using var Eperp = E - E.matmul(P);
+            using var noisy = net.WithLayer(0, net.Weights[0] + Eperp);
+            using var oos = FarAwaySet.OutOfSpanComponent(noisy, set.X);
+            Assert.Equal(Eperp.norm().ToDouble(), oos.Norm, 12);
+            Assert.True(oos.RelativeToFirstLayer > 1e-3 && oos.RelativeToTheta > 1e-3);
+            var ex = Assert.Throws<LemmaHypothesisException>(() => FarAwaySet.Build(noisy, set, 10));
+            Assert.Equal("W_1ν = 0 for ν ⊥ span(S)", ex.Hypothesis);
+            Assert.Contains("RemoveOutOfSpanComponent", ex.Message);
+            using var fixedNet = FarAwaySet.RemoveOutOfSpanComponent(noisy, set.X);
+            Assert.True(fixedNet.MaxOutputChangeOnData < 1e-12, $"outputs on the data changed by {fixedNet.MaxOutputChangeOnData}");
+            Assert.True(TestData.MaxAbs(fixedNet.Network.Weights[0] - net.Weights[0]) < 1e-14);
+            using var C = Directions.OrthogonalComplement(set.X);
+            using var off = set.X[0] + C[0] * 3.0;
+            using var fOld = noisy.Forward(off); using var fNew = fixedNet.Network.Forward(off);
+            Assert.True(TestData.MaxAbs(fOld - fNew) > 1e-3, "removing the component must change outputs off the span");
+            using var far = FarAwaySet.Build(fixedNet.Network, set, 10);
+            Assert.True(far.MinDistance > 10 && far.StationarityChange < 1e-10);
+        }
+    }
+
+    [Fact]
+    public void Gradient_descent_never_changes_the_first_layer_outside_the_span()
+    {
+        // Every gradient of W_1 is δ_1 xᵀ with x in span(S), so W_1 P_⊥ stays at its initial value.
+        using var basis = LemmaTestData.RandomRotation(8, 3).narrow(0, 0, 4);
+        using var X = TestData.Randn(4, 10, 4).matmul(basis);
+        using var y = X[.., 0].sign();
+        using var data = new LabelledSet(X, y);
+        using var init = HomogeneousMlp.Create(new[] { 8, 12, 1 }, seed: 5);
+        using var run = GradientDescent.Train(init, data, new TrainingSettings(Steps: 300, LearningRate: 0.2));
+        using var a = FarAwaySet.OutOfSpanComponent(init, X);
+        using var b = FarAwaySet.OutOfSpanComponent(run.Network, X);
+        Assert.True(a.Norm > 0.1);
+        Assert.True(TestData.MaxAbs(a.Component - b.Component) < 1e-12, "W_1 P_⊥ moved during training");
+        using var w0 = run.Network.Weights[0] - init.Weights[0];
+        Assert.True(w0.norm().ToDouble() > 1e-2, "training must have moved W_1 inside the span");
+    }
+
+    [Fact]
+    public void Bad_inputs_get_clear_errors()
+    {
+        var (net, set) = LemmaTestData.Obtuse(4, 6, seed: 1);
+        using (net) using (set)
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => FarAwaySet.Build(net, set, 0));
+            Assert.Contains("must exceed r", Assert.Throws<ArgumentOutOfRangeException>(() => FarAwaySet.Build(net, set, 10, t: 5)).Message);
+            using var unweighted = new LabelledSet(set.X, set.Y);
+            Assert.Contains("no multipliers", Assert.Throws<ArgumentException>(() => FarAwaySet.Build(net, unweighted, 10)).Message);
+        }
+    }
+}
+
+public class LowDimensionalDataTests
+{
+    [Theory]
+    [InlineData(5, 1)]
+    [InlineData(6, 2)]
+    [InlineData(8, 3)]
+    public void Measured_split_length_is_at_least_the_derived_bound_and_grows_like_one_over_sigma(int n, int seed)
+    {
+        var measured = new List<double>();
+        var inverse = new List<double>();
+        foreach (var tau in new[] { 1e-1, 1e-2, 1e-3 })
+        {
+            var (net, set) = LemmaTestData.Obtuse(n, n, seed, tau);      // spans R^n, close to an (n−1)-dim subspace
+            using (net) using (set)
+            using (var f = LowDimensionalData.Measure(net, set))
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.True(f.Measured[i] >= f.Bound[i], $"τ={tau}, point {i}: measured {f.Measured[i]:G6} < bound {f.Bound[i]:G6}");
+                    Assert.True(f.Measured[i] >= f.BoundWithResidual[i]);
+                    Assert.True(f.Bound[i] > 0);
+                }
+                measured.Add(f.MeasuredMin); inverse.Add(f.InverseSigma);
+            }
+        }
+        for (int k = 1; k < measured.Count; k++)
+        {
+            Assert.True(inverse[k] > 5 * inverse[k - 1]);
+            Assert.True(measured[k] > 5 * measured[k - 1], $"split length {measured[k - 1]:G3} → {measured[k]:G3} as 1/σ {inverse[k - 1]:G3} → {inverse[k]:G3}");
+        }
+    }
+}
+
+public class ApproximateKktTests
+{
+    [Fact]
+    public void Split_delta_formula_matches_the_measured_delta_on_an_exact_instance()
+    {
+        var (net, set) = LemmaTestData.Obtuse(5, 7, seed: 11, tau: 0.05);
+        using (net) using (set)
+        {
+            for (int i = 0; i < set.Count; i++)
+            {
+                using var raw = TestData.Randn(40 + i, 7);
+                var iv = LinearRegion.PatternPreservingInterval(net, set.X[i], raw);
+                double a = 0.5 * Math.Min(iv.Forward, 10), b = 0.25 * Math.Min(iv.Backward, 10);
+                using var book = ApproximateKkt.Split(net, set, i, raw, a, b);
+                double slope = Directions.MarginSlope(net, set.X[i], raw), lam = set.Lambda![i].ToDouble();
+                double expected = lam * a * b / (a + b) * Math.Abs(slope);
+                Assert.True(expected > 1e-3, "the test direction must change the margin");
+                Assert.Equal(0.0, book.Before.Delta, 14);
+                Assert.True(Math.Abs(book.After.Delta - expected) < 1e-10 * Math.Max(1, expected), $"point {i}: δ' {book.After.Delta} vs λαβ/(α+β)|u·ν| = {expected}");
+                Assert.True(Math.Abs(book.PredictedDeltaBound - expected) < 1e-12 * Math.Max(1, expected));
+                Assert.True(book.EpsilonChange / net.Norm() < 1e-10);
+                Assert.True(Math.Abs(book.After.PrimalViolation - book.PredictedPrimalViolation) < 1e-10 && book.After.PrimalViolation > 1e-3);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Bookkeeping_bounds_hold_on_approximate_kkt_sets(int seed)
+    {
+        // A random weighted set with margins spread in [1, 2]: δ > 0, ε large.
+        using var net = HomogeneousMlp.Create(new[] { 6, 10, 1 }, seed);
+        using var base0 = LemmaTestData.RandomWeightedSet(net, clusters: 3, perCluster: 3, seed: 90 + seed);
+        using var scale = (1 + torch.rand(base0.Count, dtype: ScalarType.Float64, generator: new Generator((ulong)seed)));
+        using var set = new LabelledSet(base0.X * scale.unsqueeze(1), base0.Y, base0.Lambda);
+        var (i, j) = LemmaTestData.SamePatternPair(net, set)!.Value;
+        using (var merge = ApproximateKkt.Merge(net, set, i, j))
+        {
+            Assert.True(merge.Before.Delta > 0.1);
+            Assert.True(merge.EpsilonChange / net.Norm() < 1e-10);
+            Assert.True(merge.After.Delta <= merge.PredictedDeltaBound + 1e-12);
+            Assert.Equal(merge.PredictedDelta, merge.After.Delta, 10);
+            Assert.Equal(0.0, merge.After.PrimalViolation);
+        }
+        using var raw = TestData.Randn(5 + seed, 6);
+        var iv = LinearRegion.PatternPreservingInterval(net, set.X[i], raw);
+        using (var split = ApproximateKkt.Split(net, set, i, raw, 0.5 * iv.Forward, 0.5 * iv.Backward))
+        {
+            Assert.True(split.EpsilonChange / net.Norm() < 1e-10);
+            Assert.True(split.After.Delta <= split.PredictedDeltaBound + 1e-12);
+            Assert.Equal(split.PredictedDelta, split.After.Delta, 10);
+            Assert.Equal(split.PredictedPrimalViolation, split.After.PrimalViolation, 10);
+        }
+    }
+}
