@@ -27,8 +27,10 @@ case "$cmd" in
       exit 1
     fi
     dotnet build "$root/lib/NoPrior.Kernel/NoPrior.Kernel.csproj" -c Release --nologo -v quiet
+    # jupyter-notebook refuses to run as root (CI, containers) unless told.
+    as_root=(); [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
     # Loopback only; no browser (the URL with its token is printed); the notebooks folder as the tree's root.
-    exec jupyter-notebook --ip=127.0.0.1 --no-browser --notebook-dir="$root/notebooks" \
+    exec jupyter-notebook --ip=127.0.0.1 --no-browser "${as_root[@]}" --notebook-dir="$root/notebooks" \
       --MappingKernelManager.default_kernel_name=.net-csharp "$@"
     ;;
   *)
