@@ -263,13 +263,13 @@ public sealed class KernelServer : IDisposable
         string code = request.Content["code"]?.GetValue<string>() ?? "";
         bool silent = request.Content["silent"]?.GetValue<bool>() ?? false;
         int count = _executor.ExecutionCount + 1;
-        if (!silent) Publish("execute_input", new JsonObject { ["code"] = code, ["execution_count"] = count }, request);
-
         KernelOutput? error = null;
         using var cts = new CancellationTokenSource();
+        // Interruptible from the moment the front end can see the cell started (execute_input).
         lock (_gate) _running = cts;
         try
         {
+            if (!silent) Publish("execute_input", new JsonObject { ["code"] = code, ["execution_count"] = count }, request);
             count = await _executor.ExecuteAsync(code, output =>
             {
                 if (output.Kind == KernelOutputKind.Error) error = output;

@@ -24,8 +24,23 @@ sealed class KernelClient : IDisposable
         Iopub.Connect(c.Endpoint(c.IopubPort));
         Iopub.SubscribeToAnyTopic();
         Heartbeat.Connect(c.Endpoint(c.HbPort));
-        // A SUB socket misses what was published before its subscription reached the publisher ("slow joiner").
-        Thread.Sleep(300);
+        WaitForIopub();
+    }
+
+    /// <summary>
+    /// A SUB socket misses what is published before its subscription reaches the publisher ("slow joiner"), so, as
+    /// jupyter_client does, ask for kernel_info until iopub answers, then drain everything that produced.
+    /// </summary>
+    void WaitForIopub()
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("iopub never delivered a message");
+            Send(Shell, "kernel_info_request");
+            if (Receive(Iopub, TimeSpan.FromMilliseconds(200)) is not null) break;
+        }
+        while (Receive(Iopub, TimeSpan.FromMilliseconds(200)) is not null || Receive(Shell, TimeSpan.FromMilliseconds(50)) is not null) { }
     }
 
     public string Send(DealerSocket socket, string msgType, JsonObject? content = null, WireCodec? codec = null)
@@ -65,6 +80,18 @@ sealed class KernelClient : IDisposable
             if (m.MsgType == "status" && m.Content["execution_state"]!.GetValue<string>() == "idle") return result;
         }
         throw new TimeoutException($"no idle status for {parentId}");
+    }
+
+    /// <summary>Waits for the first iopub message of a type for one request.</summary>
+    public JupyterMessage UntilIopub(string parentId, string msgType)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var m = Receive(Iopub) ?? throw new TimeoutException($"iopub went quiet before {msgType}");
+            if (ParentId(m) == parentId && m.MsgType == msgType) return m;
+        }
+        throw new TimeoutException($"no {msgType} for {parentId}");
     }
 
     public static string? ParentId(JupyterMessage m) => m.ParentHeader["msg_id"]?.GetValue<string>();

@@ -75,7 +75,8 @@ public sealed class KernelServerTests : IDisposable
     public void Interrupt_request_on_control_cancels_the_running_cell()
     {
         string id = _client.Send(_client.Shell, "execute_request", new JsonObject { ["code"] = "hang" });
-        Thread.Sleep(300);
+        // An interrupt only reaches a cell that has started; execute_input says it has (a fixed sleep raced under load).
+        _client.UntilIopub(id, "execute_input");
         string interrupt = _client.Send(_client.Control, "interrupt_request");
         Assert.Equal("interrupt_reply", _client.Reply(_client.Control, interrupt).MsgType);
         var reply = _client.Reply(_client.Shell, id);
