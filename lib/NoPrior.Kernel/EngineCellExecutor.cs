@@ -1,0 +1,64 @@
+using NoPrior.Notebooks;
+
+namespace NoPrior.Kernel;
+
+/// <summary>
+/// Runs cells on the workbook's notebook engine (<see cref="NotebookSession"/>: Roslyn scripting with the .NET
+/// Interactive C# kernel's semantics), so interactive use and <c>./workbook run</c> execute notebooks identically.
+/// </summary>
+public sealed class EngineCellExecutor : ICellExecutor
+{
+    readonly NotebookSession _session;
+    readonly CSharpCodeAnalysis _analysis;
+    readonly object _gate = new();
+    Action<KernelOutput>? _sink;
+
+    /// <summary>A fresh session whose cells run in <paramref name="notebookDirectory"/> (the base of relative <c>#r</c> paths).</summary>
+    public EngineCellExecutor(string notebookDirectory)
+    {
+        _session = new NotebookSession(notebookDirectory);
+        _session.Output += output =>
+        {
+            Action<KernelOutput>? sink;
+            lock (_gate) sink = _sink;
+            sink?.Invoke(Map(output));
+        };
+        _analysis = new CSharpCodeAnalysis(NotebookSession.DefaultImports, typeof(NotebookGlobals), CSharpCodeAnalysis.LoadedAssemblyReferences);
+    }
+
+    /// <inheritdoc />
+    public int ExecutionCount => _session.ExecutionCount;
+
+    /// <inheritdoc />
+    public async Task<int> ExecuteAsync(string code, Action<KernelOutput> output, CancellationToken cancellationToken)
+    {
+        // The sink is kept after the cell ends: output from work the cell left running (a timer, an interrupted
+        // loop) still reaches the front end, attributed to the last request.
+        lock (_gate) _sink = output;
+        var result = await _session.ExecuteCellAsync(code, cancellationToken);
+        // A cell that threw at run time still declared what ran before the throw (the engine keeps that state);
+        // one that did not compile declared nothing.
+        if (result.Success || result.Error?.ErrorName is not ("CompilationError" or "DirectiveError" or "OperationCanceledException"))
+            _analysis.RecordExecuted(code);
+        return result.CellNumber;
+    }
+
+    /// <inheritdoc />
+    public CompletionResult Complete(string code, int cursorPosition) => _analysis.Complete(code, cursorPosition);
+
+    static KernelOutput Map(CellOutput o) => new(
+        o.Kind switch
+        {
+            OutputKind.Stdout => KernelOutputKind.Stdout,
+            OutputKind.Stderr => KernelOutputKind.Stderr,
+            OutputKind.DisplayData => KernelOutputKind.DisplayData,
+            OutputKind.UpdateDisplayData => KernelOutputKind.UpdateDisplayData,
+            OutputKind.ExecuteResult => KernelOutputKind.ExecuteResult,
+            OutputKind.Error => KernelOutputKind.Error,
+            _ => throw new ArgumentOutOfRangeException(nameof(o), o.Kind, "unknown engine output kind"),
+        },
+        o.Text, o.Data, o.DisplayId, o.ErrorName, o.ErrorValue, o.Traceback);
+
+    /// <summary>Ends the session.</summary>
+    public void Dispose() => _session.Dispose();
+}
