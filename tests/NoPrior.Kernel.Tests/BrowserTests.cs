@@ -27,12 +27,11 @@ public sealed class BrowserTests(ITestOutputHelper output)
     public Task Notebook_server_runs_cells_and_the_browser_shows_their_outputs() => RunFixtureInBrowserAsync(requireChartDrawn: false);
 
     /// <summary>
-    /// Skipped until the engine's chart HTML works under the classic notebook's require.js: the inline plotly.js
-    /// (NotebookFormatters.ChartHtml) registers itself as an AMD module there, so <c>Plotly</c> is undefined and
-    /// the chart stays empty. Wrapping it as <c>(function (define, module, exports) { … }).call(window);</c> makes it
-    /// set the global; verified by hand with Debian's require.js and headless Chromium.
+    /// The classic notebook page loads require.js, under which a bare inline plotly.js registers an AMD module and
+    /// leaves <c>Plotly</c> undefined; NotebookFormatters.ChartHtml hides define/module/exports from it so the chart
+    /// draws. This test fails if that wrapper is removed.
     /// </summary>
-    [Fact(Skip = "engine: inline plotly.js becomes an AMD module under the notebook's require.js (Plotly is not defined); fix NotebookFormatters.ChartHtml")]
+    [Fact]
     public Task Notebook_server_runs_cells_and_the_browser_draws_the_plotly_chart() => RunFixtureInBrowserAsync(requireChartDrawn: true);
 
     async Task RunFixtureInBrowserAsync(bool requireChartDrawn)

@@ -76,13 +76,20 @@ public static partial class NotebookFormatters
         return r.ReadToEnd();
     }
 
+    /// <summary>
+    /// plotly.js wrapped so that it always defines the global <c>Plotly</c>: in the classic Jupyter notebook page,
+    /// require.js is loaded, and plotly.js's UMD header would then register an anonymous AMD module instead, leaving
+    /// <c>Plotly</c> undefined for the chart scripts. Hiding define/module/exports from it restores the global.
+    /// </summary>
+    static string PlotlyJsGlobal() => $"(function (define, module, exports) {{\n{PlotlyJs()}\n}}).call(window);";
+
     /// <summary>A chart as a div + script; the first chart of a notebook is preceded by an inline plotly.js.</summary>
     public static string ChartHtml(GenericChart chart)
     {
         bool embed; int n;
         lock (Gate) { embed = !_plotlyEmbedded; _plotlyEmbedded = true; n = ++_chartCounter; }
         var html = DeterministicIds(GenericChart.toChartHTML(chart), $"noprior-plot-{n}");
-        return embed ? $"<script type=\"text/javascript\">{PlotlyJs()}</script>\n{html}" : html;
+        return embed ? $"<script type=\"text/javascript\">{PlotlyJsGlobal()}</script>\n{html}" : html;
     }
 
     /// <summary>Replaces Plotly.NET's random GUID (and its dash-less form in the render function's name) with a stable id.</summary>
