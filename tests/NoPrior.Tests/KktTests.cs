@@ -134,6 +134,23 @@ public class KktTests
     }
 
     [Fact]
+    public void Unconstrained_fit_can_go_negative_where_nnls_cannot()
+    {
+        // Linear model w = (1, 0): points (1, 1) and (1, −1) with y = +1, and (0, 1) with y = −1. Stationarity alone
+        // is solved by λ = (0.5, 0.5, 0) + t·(1, −1, ... ) families; the minimum-norm unconstrained solution of this
+        // 3-point problem uses a negative weight on the y = −1 point, NNLS does not.
+        using var w = torch.tensor(new double[,] { { 1, 0 } });
+        using var net = new HomogeneousMlp(new[] { w });
+        using var X = torch.tensor(new double[,] { { 1, 1 }, { 2, -1 }, { 0, 1 } });
+        using var y = torch.tensor(new double[] { 1, 1, -1 });
+        using var set = new LabelledSet(X, y);
+        using var free = KktConditions.FitMultipliers(net, set, nonNegative: false);
+        using var nn = KktConditions.FitMultipliers(net, set);
+        Assert.True(free.min().ToDouble() < -1e-3, $"unconstrained fit {free.str()}");
+        Assert.True(nn.min().ToDouble() >= 0);
+    }
+
+    [Fact]
     public void A_random_network_is_far_from_kkt_on_random_data()
     {
         // The failing case: nothing ties θ to these points, so even the best λ ≥ 0 leaves a large residual.

@@ -1,3 +1,4 @@
+using NoPrior.Kkt;
 using NoPrior.Networks;
 using static TorchSharp.torch;
 
@@ -7,50 +8,14 @@ namespace NoPrior.Tests;
 static class LemmaTestData
 {
     /// <summary>A random orthogonal d × d matrix (QR of a Gaussian matrix, seeded).</summary>
-    public static Tensor RandomRotation(int d, long seed)
-    {
-        using var A = TestData.Randn(seed, d, d);
-        var (Q, R) = torch.linalg.qr(A);
-        R.Dispose();
-        return Q;
-    }
+    public static Tensor RandomRotation(int d, long seed) => ExactInstances.RandomRotation(d, seed);
 
-    /// <summary>
-    /// Two-layer, one neuron per point, obtuse data (derived here, generalising PAPER §4): if x_i·x_j &lt; 0 for i ≠ j,
-    /// the net w_j = x_j ‖x_j‖^{-3/2}, v_j = y_j ‖x_j‖^{-1/2} is exactly KKT with λ_j = 1/‖x_j‖ and every margin 1
-    /// (neuron j is active on x_j only; w_j = λ_j y_j v_j x_j, v_j = λ_j y_j w_j·x_j, y_j v_j w_j·x_j = 1).
-    /// Data: vertices s_i(e_i − 1/n) of a centred simplex in R^n (pairwise −s_i s_j/n), plus τ_i/√n·1 with |τ_i| ≤ tau
-    /// (leaves the simplex's hyperplane, so σ_min ~ tau), embedded in R^d (d ≥ n) and rotated by a random Q.
-    /// With tau = 0 the data span an (n−1)-dimensional subspace.
-    /// </summary>
-    public static (HomogeneousMlp Net, LabelledSet Set) Obtuse(int n, int d, long seed, double tau = 0, bool rotate = true)
-    {
-        if (d < n) throw new ArgumentException("d ≥ n");
-        var rng = new Random((int)seed);
-        var X = new double[n, d];
-        var taus = Enumerable.Range(0, n).Select(_ => tau * (2 * rng.NextDouble() - 1)).ToArray();
-        for (int i = 0; i < n; i++)
-        {
-            double s = 0.5 + 1.5 * rng.NextDouble();
-            for (int k = 0; k < n; k++) X[i, k] = s * ((i == k ? 1 : 0) - 1.0 / n) + taus[i] / Math.Sqrt(n);
-        }
-        var labels = Enumerable.Range(0, n).Select(i => i % 2 == 0 ? 1.0 : -1.0).ToArray();
-        using var X0 = torch.tensor(X);
-        using var Q = rotate ? RandomRotation(d, seed + 1000) : torch.eye(d, dtype: ScalarType.Float64);
-        using var Xr = X0.matmul(Q.t());
-        return OneNeuronPerPointNet(Xr, labels);
-    }
+    /// <summary>The obtuse-simplex exact instance (see <see cref="ExactInstances.ObtuseSimplex"/>).</summary>
+    public static (HomogeneousMlp Net, LabelledSet Set) Obtuse(int n, int d, long seed, double tau = 0, bool rotate = true) =>
+        ExactInstances.ObtuseSimplex(n, d, seed, tau, rotate);
 
-    /// <summary>The one-neuron-per-point net and multipliers for pairwise obtuse (or orthogonal) rows of X.</summary>
-    public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPointNet(Tensor X, double[] labels)
-    {
-        using var y = torch.tensor(labels, dtype: ScalarType.Float64);
-        using var norms = X.norm(1, true);                         // [n, 1]
-        using var W = X / norms.pow(1.5);
-        using var v = (y / norms.squeeze(1).sqrt()).unsqueeze(0);
-        using var lambda = 1 / norms.squeeze(1);
-        return (new HomogeneousMlp(new[] { W, v }), new LabelledSet(X, y, lambda));
-    }
+    /// <summary>The one-neuron-per-point net for pairwise obtuse (or orthogonal) rows (see <see cref="ExactInstances.OneNeuronPerPoint"/>).</summary>
+    public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPointNet(Tensor X, double[] labels) => ExactInstances.OneNeuronPerPoint(X, labels);
 
     /// <summary>
     /// Linear model Φ(w; x) = w·x at exact KKT: points x = y w/‖w‖² + p with p ⊥ w in a k-dimensional subspace, in

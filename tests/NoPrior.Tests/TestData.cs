@@ -9,15 +9,7 @@ static class TestData
     public static Tensor Randn(long seed, params long[] shape) => torch.randn(shape, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
 
     /// <summary>PAPER §4: x_i = e_i, y_i, network w_j = x_j, v_j = y_j. Exactly KKT with λ_i = 1 and every margin 1.</summary>
-    public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPoint(int n, int d, double[] labels)
-    {
-        using var X = torch.eye(n, d, dtype: ScalarType.Float64);
-        using var y = torch.tensor(labels, dtype: ScalarType.Float64);
-        using var W = X.clone();
-        using var v = y.unsqueeze(0).clone();
-        using var lambda = torch.ones(n, dtype: ScalarType.Float64);
-        return (new HomogeneousMlp(new[] { W, v }), new LabelledSet(X, y, lambda));
-    }
+    public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPoint(int n, int d, double[] labels) => NoPrior.Kkt.ExactInstances.BasisVectors(n, d, labels);
 
     public static double MaxAbs(Tensor t) => t.abs().max().ToDouble();
 }

@@ -72,7 +72,14 @@ public static class KktConditions
     /// Lawson–Hanson NNLS in Gram form (Q = diag(y) J Jᵀ diag(y), b = diag(y) J θ), never forming J.
     /// This is the "ground-truth KKT diagnostic" the reference attack code does not report.
     /// </summary>
-    public static Tensor FitMultipliers(HomogeneousMlp net, LabelledSet set)
+    public static Tensor FitMultipliers(HomogeneousMlp net, LabelledSet set) => FitMultipliers(net, set, nonNegative: true);
+
+    /// <summary>
+    /// As <see cref="FitMultipliers(HomogeneousMlp, LabelledSet)"/>; with <paramref name="nonNegative"/> false, the
+    /// unconstrained least-squares fit (minimum-norm solution of Qλ = b), which can return negative multipliers —
+    /// the contrast that shows dual feasibility (KKT condition 3) is a real constraint.
+    /// </summary>
+    public static Tensor FitMultipliers(HomogeneousMlp net, LabelledSet set, bool nonNegative)
     {
         CheckDims(net, set);
         using var scope = torch.NewDisposeScope();
@@ -80,6 +87,7 @@ public static class KktConditions
         var y = set.Y.to(net.DType, net.Device);
         var Q = g.Gram() * y.unsqueeze(1) * y.unsqueeze(0);
         var b = g.JacobianTimes(net.Weights) * y;
+        if (!nonNegative) return torch.linalg.pinv(Q, hermitian: true).matmul(b).MoveToOuterDisposeScope();
         var sol = Nnls.SolveGram(Q, b);
         if (!sol.Converged) throw new InvalidOperationException($"NNLS did not converge in {sol.Iterations} iterations.");
         return torch.tensor(sol.Lambda, dtype: net.DType, device: net.Device).MoveToOuterDisposeScope();
