@@ -35,7 +35,7 @@ public static class ExactInstances
     /// Two-layer, one neuron per cluster *(derived here, generalising PAPER §4's one neuron per point)*. For unit,
     /// pairwise obtuse directions m_j (rows of <paramref name="directions"/>), cluster j has label y_j, multipliers
     /// λ_i ~ U(0.5, 1.5) with sum Λ_j, and points x_i = m_j/Λ_j + p_i with p_i ⊥ m_j and Σ_i λ_i p_i = 0
-    /// (‖p_i‖ ≈ <paramref name="spread"/>/Λ_j before centring). The network w_j = √Λ_j m_j, v_j = y_j √Λ_j is then exactly
+    /// (‖p_i‖ uniform in [0, <paramref name="spread"/>/Λ_j] before centring, so ‖p_i‖ ≤ 2·spread/Λ_j). The network w_j = √Λ_j m_j, v_j = y_j √Λ_j is then exactly
     /// KKT: neuron j is active on cluster j only, Σ_{i∈C_j} λ_i y_j v_j x_i = √Λ_j Σ λ_i x_i = √Λ_j m_j = w_j,
     /// Σ λ_i y_j σ(w_j·x_i) = y_j √Λ_j = v_j, and every margin is y_j v_j w_j·x_i = Λ_j/Λ_j = 1. All points of a
     /// cluster share one activation pattern, so Lemma 2 applies to every pair within a cluster.
@@ -62,7 +62,10 @@ public static class ExactInstances
             double Lam = lam.sum().ToDouble();
             var p = torch.randn(perCluster, d, dtype: ScalarType.Float64, generator: gen);
             p = p - p.matmul(m).unsqueeze(1) * m.unsqueeze(0);                       // ⊥ m_j
-            p = p / p.norm(1, keepdim: true).clamp_min(1e-300) * (spread / Lam);
+            // Random directions ⊥ m_j with lengths uniform in [0, spread/Λ_j] (a fixed length would put every point of a
+            // planar cluster at one of only two places).
+            var r = torch.rand(perCluster, 1, dtype: ScalarType.Float64, generator: gen) * (spread / Lam);
+            p = p / p.norm(1, keepdim: true).clamp_min(1e-300) * r;
             p = p - (lam.unsqueeze(1) * p).sum(0, keepdim: true) / Lam;               // Σ λ_i p_i = 0
             xs.Add(m.unsqueeze(0) / Lam + p);
             ls.Add(lam);
