@@ -114,8 +114,16 @@ public static class Plots
         foreach (var (name, pts, symbol) in layers ?? Array.Empty<(string, LabelledSet, string)>())
         {
             var px = Column(pts.X, 0); var py = Column(pts.X, 1);
-            var sym = symbol switch { "x" => StyleParam.MarkerSymbol.X, "diamond" => StyleParam.MarkerSymbol.Diamond, "square" => StyleParam.MarkerSymbol.Square, _ => StyleParam.MarkerSymbol.Circle };
-            charts.Add(Chart.Point<double, double, string>(px, py, Name: name, MarkerSymbol: sym));
+            var sym = symbol is "x" or "diamond" or "square" ? symbol : "circle";   // plotly.js symbol names
+            // Large outlined markers: the region colours underneath must not hide the points.
+            var marker = new Plotly.NET.TraceObjects.Marker();
+            marker.SetProperty("size", 10);
+            marker.SetProperty("symbol", sym);
+            var outline = new Plotly.NET.Line();
+            outline.SetProperty("color", "black");
+            outline.SetProperty("width", 1.0);
+            marker.SetProperty("line", outline);
+            charts.Add(Chart.Point<double, double, string>(px, py, Name: name, Marker: marker));
         }
         return Styled(Chart.Combine(charts), $"{title} ({ids.Count} patterns in view)", "x₁", "x₂", false, false).WithSize(650, 600);
     }

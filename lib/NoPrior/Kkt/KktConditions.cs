@@ -52,6 +52,30 @@ public sealed record KktReport
         return new DataFrame(names, values);
     }
 
+    /// <summary>
+    /// Several reports side by side (e.g. a set before and after a merge or split): one row per quantity (number of
+    /// points, Σλ, relative stationarity, the primal, dual and slackness residuals, δ, min and max margin), one column
+    /// per report.
+    /// </summary>
+    public static DataFrame Compare(params (string Name, KktReport Report)[] reports)
+    {
+        var rows = new (string Name, Func<KktReport, double> Value)[]
+        {
+            ("points", r => r.Margins.Length),
+            ("Σ λ", r => r.Lambda.Sum()),
+            ("1 stationarity ‖θ − Σλy∇Φ‖ / ‖θ‖", r => r.RelativeStationarity),
+            ("2 primal max(0, 1 − yΦ)", r => r.PrimalViolation),
+            ("3 dual max(0, −λ)", r => r.DualViolation),
+            ("4 slackness max|λ(yΦ − 1)|", r => r.ComplementarySlackness),
+            ("δ = max λ(yΦ − 1)₊", r => r.Delta),
+            ("min margin yΦ", r => r.MinMargin),
+            ("max margin yΦ", r => r.Margins.DefaultIfEmpty(double.NaN).Max()),
+        };
+        var columns = new List<DataFrameColumn> { new StringDataFrameColumn("quantity", rows.Select(r => r.Name)) };
+        columns.AddRange(reports.Select(rep => new DoubleDataFrameColumn(rep.Name, rows.Select(r => r.Value(rep.Report)))));
+        return new DataFrame(columns);
+    }
+
     /// <summary>One row per point: index, label, margin, multiplier, support flag.</summary>
     public DataFrame Points(double[] labels)
     {
@@ -103,6 +127,23 @@ public static class KktConditions
         var c = lambda.to(net.DType, net.Device) * set.Y.to(net.DType, net.Device);
         var sums = g.WeightedSum(c);
         return net.Weights.Select((w, k) => (w - sums[k]).MoveToOuterDisposeScope()).ToArray();
+    }
+
+    /// <summary>
+    /// ‖Σ_{k∈A} λ_k y_k ∇_θΦ(θ; x_k) − Σ_{k∈B} λ_k y_k ∇_θΦ(θ; x_k)‖ / ‖θ‖ for two weighted sets A and B (norm over all
+    /// layers): how much a transform changed the stationarity sum. Lemmas 2 and 3 (merge, split) keep it at 0 by
+    /// linearity of ∇_θΦ on an activation region, whether or not θ is exactly KKT.
+    /// </summary>
+    public static double StationaritySumChange(HomogeneousMlp net, LabelledSet a, LabelledSet b)
+    {
+        if (a.Lambda is null || b.Lambda is null) throw new ArgumentException("Both sets need multipliers λ.");
+        // θ − Σ_A − (θ − Σ_B) = Σ_B − Σ_A: the difference of the two residuals.
+        var ra = StationarityResidual(net, a, a.Lambda);
+        var rb = StationarityResidual(net, b, b.Lambda);
+        double sq = 0;
+        for (int k = 0; k < ra.Length; k++) { using var d = ra[k] - rb[k]; sq += d.square().sum().ToDouble(); }
+        foreach (var t in ra.Concat(rb)) t.Dispose();
+        return Math.Sqrt(sq) / net.Norm();
     }
 
     /// <summary>

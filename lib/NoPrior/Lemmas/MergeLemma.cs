@@ -48,6 +48,30 @@ public static class MergeLemma
     }
 
     /// <summary>
+    /// The hypotheses of Lemma 2 for every pair i &lt; j of a weighted set (patterns computed once for all points), in
+    /// order of i then j. Filter with <see cref="MergeHypotheses.Hold"/> for the pairs Lemma 2 may merge, or by
+    /// SameLabel and !SamePattern for pairs that show it failing.
+    /// </summary>
+    public static MergeHypotheses[] Pairs(HomogeneousMlp net, LabelledSet set)
+    {
+        LemmaMath.CheckSet(net, set, needLambda: true);
+        using var scope = torch.NewDisposeScope();
+        var X = set.X.to(net.DType, net.Device);
+        var P = net.ActivationPattern(X).reshape(set.Count, -1).to(ScalarType.Int32, CPU).contiguous();
+        int n = (int)set.Count, units = (int)P.shape[1];
+        var bits = P.data<int>().ToArray();
+        var y = LemmaMath.ToArray(set.Y); var l = LemmaMath.ToArray(set.Lambda!);
+        var result = new List<MergeHypotheses>();
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+            {
+                var diff = Enumerable.Range(0, units).Where(u => (bits[i * units + u] != 0) != (bits[j * units + u] != 0)).ToArray();
+                result.Add(new MergeHypotheses(i, j, y[i] == y[j], diff.Length == 0, l[i] > 0 && l[j] > 0, diff, l[i], l[j]));
+            }
+        return result.ToArray();
+    }
+
+    /// <summary>
     /// Lemma 2: merges points i and j of a weighted set into x_{1.5} = (λ_i x_i + λ_j x_j)/(λ_i + λ_j) with multiplier
     /// λ_i + λ_j and their common label. The merged point takes index min(i, j); the other index is removed, the
     /// remaining points keep their order. Throws <see cref="LemmaHypothesisException"/> naming the failing hypothesis
