@@ -11,7 +11,7 @@ public sealed class EngineCellExecutor : ICellExecutor
     readonly NotebookSession _session;
     readonly CSharpCodeAnalysis _analysis;
     readonly object _gate = new();
-    Action<KernelOutput>? _sink;
+    Action<CellOutput>? _sink;
 
     /// <summary>A fresh session whose cells run in <paramref name="notebookDirectory"/> (the base of relative <c>#r</c> paths).</summary>
     public EngineCellExecutor(string notebookDirectory)
@@ -19,9 +19,9 @@ public sealed class EngineCellExecutor : ICellExecutor
         _session = new NotebookSession(notebookDirectory);
         _session.Output += output =>
         {
-            Action<KernelOutput>? sink;
+            Action<CellOutput>? sink;
             lock (_gate) sink = _sink;
-            sink?.Invoke(Map(output));
+            sink?.Invoke(output);
         };
         _analysis = new CSharpCodeAnalysis(NotebookSession.DefaultImports, typeof(NotebookGlobals), CSharpCodeAnalysis.LoadedAssemblyReferences);
     }
@@ -30,7 +30,7 @@ public sealed class EngineCellExecutor : ICellExecutor
     public int ExecutionCount => _session.ExecutionCount;
 
     /// <inheritdoc />
-    public async Task<int> ExecuteAsync(string code, Action<KernelOutput> output, CancellationToken cancellationToken)
+    public async Task<int> ExecuteAsync(string code, Action<CellOutput> output, CancellationToken cancellationToken)
     {
         // The sink is kept after the cell ends: output from work the cell left running (a timer, an interrupted
         // loop) still reaches the front end, attributed to the last request.
@@ -46,18 +46,6 @@ public sealed class EngineCellExecutor : ICellExecutor
     /// <inheritdoc />
     public CompletionResult Complete(string code, int cursorPosition) => _analysis.Complete(code, cursorPosition);
 
-    static KernelOutput Map(CellOutput o) => new(
-        o.Kind switch
-        {
-            OutputKind.Stdout => KernelOutputKind.Stdout,
-            OutputKind.Stderr => KernelOutputKind.Stderr,
-            OutputKind.DisplayData => KernelOutputKind.DisplayData,
-            OutputKind.UpdateDisplayData => KernelOutputKind.UpdateDisplayData,
-            OutputKind.ExecuteResult => KernelOutputKind.ExecuteResult,
-            OutputKind.Error => KernelOutputKind.Error,
-            _ => throw new ArgumentOutOfRangeException(nameof(o), o.Kind, "unknown engine output kind"),
-        },
-        o.Text, o.Data, o.DisplayId, o.ErrorName, o.ErrorValue, o.Traceback);
 
     /// <summary>Ends the session.</summary>
     public void Dispose() => _session.Dispose();

@@ -1,3 +1,4 @@
+using NoPrior.Notebooks;
 using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -263,7 +264,7 @@ public sealed class KernelServer : IDisposable
         string code = request.Content["code"]?.GetValue<string>() ?? "";
         bool silent = request.Content["silent"]?.GetValue<bool>() ?? false;
         int count = _executor.ExecutionCount + 1;
-        KernelOutput? error = null;
+        CellOutput? error = null;
         using var cts = new CancellationTokenSource();
         // Interruptible from the moment the front end can see the cell started (execute_input).
         lock (_gate) _running = cts;
@@ -272,14 +273,14 @@ public sealed class KernelServer : IDisposable
             if (!silent) Publish("execute_input", new JsonObject { ["code"] = code, ["execution_count"] = count }, request);
             count = await _executor.ExecuteAsync(code, output =>
             {
-                if (output.Kind == KernelOutputKind.Error) error = output;
+                if (output.Kind == OutputKind.Error) error = output;
                 if (!silent) PublishOutput(output, count, request);
             }, cts.Token);
         }
         catch (Exception e)
         {
             // The executor promised not to throw; report its failure like a cell error rather than dropping the reply.
-            error = new KernelOutput(KernelOutputKind.Error, ErrorName: e.GetType().Name, ErrorValue: e.Message, Traceback: e.ToString().Split('\n'));
+            error = new CellOutput(OutputKind.Error, ErrorName: e.GetType().Name, ErrorValue: e.Message, Traceback: e.ToString().Split('\n'));
             if (!silent) PublishOutput(error, count, request);
         }
         finally
@@ -313,22 +314,22 @@ public sealed class KernelServer : IDisposable
         foreach (var m in keep) _shellQueue.Writer.TryWrite(m);
     }
 
-    void PublishOutput(KernelOutput o, int count, JupyterMessage parent)
+    void PublishOutput(CellOutput o, int count, JupyterMessage parent)
     {
         switch (o.Kind)
         {
-            case KernelOutputKind.Stdout or KernelOutputKind.Stderr:
-                Publish("stream", new JsonObject { ["name"] = o.Kind == KernelOutputKind.Stdout ? "stdout" : "stderr", ["text"] = o.Text ?? "" }, parent);
+            case OutputKind.Stdout or OutputKind.Stderr:
+                Publish("stream", new JsonObject { ["name"] = o.Kind == OutputKind.Stdout ? "stdout" : "stderr", ["text"] = o.Text ?? "" }, parent);
                 break;
-            case KernelOutputKind.DisplayData or KernelOutputKind.UpdateDisplayData:
+            case OutputKind.DisplayData or OutputKind.UpdateDisplayData:
                 var display = new JsonObject { ["data"] = MimeBundle(o.Data), ["metadata"] = new JsonObject(), ["transient"] = new JsonObject() };
                 if (o.DisplayId is not null) display["transient"] = new JsonObject { ["display_id"] = o.DisplayId };
-                Publish(o.Kind == KernelOutputKind.DisplayData ? "display_data" : "update_display_data", display, parent);
+                Publish(o.Kind == OutputKind.DisplayData ? "display_data" : "update_display_data", display, parent);
                 break;
-            case KernelOutputKind.ExecuteResult:
+            case OutputKind.ExecuteResult:
                 Publish("execute_result", new JsonObject { ["execution_count"] = count, ["data"] = MimeBundle(o.Data), ["metadata"] = new JsonObject() }, parent);
                 break;
-            case KernelOutputKind.Error:
+            case OutputKind.Error:
                 Publish("error", new JsonObject { ["ename"] = o.ErrorName ?? "Error", ["evalue"] = o.ErrorValue ?? "", ["traceback"] = Lines(o.Traceback) }, parent);
                 break;
         }

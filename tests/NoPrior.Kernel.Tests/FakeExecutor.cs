@@ -1,3 +1,4 @@
+using NoPrior.Notebooks;
 namespace NoPrior.Kernel.Tests;
 
 /// <summary>
@@ -10,7 +11,7 @@ sealed class FakeExecutor : ICellExecutor
     public int ExecutionCount { get; private set; }
     public bool Disposed { get; private set; }
 
-    public async Task<int> ExecuteAsync(string code, Action<KernelOutput> output, CancellationToken cancellationToken)
+    public async Task<int> ExecuteAsync(string code, Action<CellOutput> output, CancellationToken cancellationToken)
     {
         int count = ++ExecutionCount;
         foreach (var line in code.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -18,17 +19,17 @@ sealed class FakeExecutor : ICellExecutor
             var (verb, arg) = line.IndexOf(' ') is var i and >= 0 ? (line[..i], line[(i + 1)..]) : (line, "");
             switch (verb)
             {
-                case "print": output(new KernelOutput(KernelOutputKind.Stdout, Text: arg + "\n")); break;
-                case "eprint": output(new KernelOutput(KernelOutputKind.Stderr, Text: arg + "\n")); break;
+                case "print": output(new CellOutput(OutputKind.Stdout, Text: arg + "\n")); break;
+                case "eprint": output(new CellOutput(OutputKind.Stderr, Text: arg + "\n")); break;
                 case "display":
-                    output(new KernelOutput(KernelOutputKind.DisplayData, Data: new Dictionary<string, string> { ["text/plain"] = arg, ["text/html"] = $"<b>{arg}</b>" }, DisplayId: "d1"));
-                    output(new KernelOutput(KernelOutputKind.UpdateDisplayData, Data: new Dictionary<string, string> { ["text/plain"] = arg + "!" }, DisplayId: "d1"));
+                    output(new CellOutput(OutputKind.DisplayData, Data: new Dictionary<string, string> { ["text/plain"] = arg, ["text/html"] = $"<b>{arg}</b>" }, DisplayId: "d1"));
+                    output(new CellOutput(OutputKind.UpdateDisplayData, Data: new Dictionary<string, string> { ["text/plain"] = arg + "!" }, DisplayId: "d1"));
                     break;
-                case "value": output(new KernelOutput(KernelOutputKind.ExecuteResult, Data: new Dictionary<string, string> { ["text/plain"] = arg, ["application/json"] = "{\"v\": 1}" })); break;
-                case "fail": output(new KernelOutput(KernelOutputKind.Error, ErrorName: "FakeError", ErrorValue: arg, Traceback: ["at fake", arg])); return count;
+                case "value": output(new CellOutput(OutputKind.ExecuteResult, Data: new Dictionary<string, string> { ["text/plain"] = arg, ["application/json"] = "{\"v\": 1}" })); break;
+                case "fail": output(new CellOutput(OutputKind.Error, ErrorName: "FakeError", ErrorValue: arg, Traceback: ["at fake", arg])); return count;
                 case "hang":
                     try { await Task.Delay(Timeout.Infinite, cancellationToken); }
-                    catch (OperationCanceledException) { output(new KernelOutput(KernelOutputKind.Error, ErrorName: "OperationCanceledException", ErrorValue: "the cell was cancelled", Traceback: [])); return count; }
+                    catch (OperationCanceledException) { output(new CellOutput(OutputKind.Error, ErrorName: "OperationCanceledException", ErrorValue: "the cell was cancelled", Traceback: [])); return count; }
                     break;
                 default: _analysis.RecordExecuted(line); break;
             }
