@@ -174,6 +174,26 @@ public class FarAwaySetTests
     }
 
     [Fact]
+    public void A_given_direction_orthogonal_to_the_data_is_used_and_one_inside_the_span_is_refused()
+    {
+        var (net, set) = LemmaTestData.Obtuse(5, 9, seed: 3, tau: 0.05);      // rank 5 < d = 9
+        using (net) using (set)
+        {
+            using var C = Directions.OrthogonalComplement(set.X);
+            using var nu = (C[0] + C[2]) * 3.0;                                 // ⊥ span(S), not unit
+            using (var far = FarAwaySet.Build(net, set, 100, nu: nu))
+            {
+                using var unit = nu / nu.norm();
+                Assert.True(TestData.MaxAbs(far.Nu - unit) < 1e-15, "Build must use the given direction, normalised");
+                Assert.True(far.MinDistance > 100 && far.StationarityChange < 1e-10 && far.MaxMarginChange < 1e-10);
+            }
+            using var tilted = nu + set.X[1] * 1e-3;
+            var ex = Assert.Throws<LemmaHypothesisException>(() => FarAwaySet.Build(net, set, 100, nu: tilted));
+            Assert.Equal("ν ⊥ span(S)", ex.Hypothesis);
+        }
+    }
+
+    [Fact]
     public void Bad_inputs_get_clear_errors()
     {
         var (net, set) = LemmaTestData.Obtuse(4, 6, seed: 1);

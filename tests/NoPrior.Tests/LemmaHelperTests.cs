@@ -61,7 +61,7 @@ public class QuantitiesTests
     [Fact]
     public void Table_names_every_value()
     {
-        var df = NoPrior.Display.Quantities.Table(("a", 1.0 / 3), ("n", 40), ("ok", true));
+        var df = NoPrior.Display.Tables.Quantities(("a", 1.0 / 3), ("n", 40), ("ok", true));
         Assert.Equal(3, df.Rows.Count);
         Assert.Equal("0.333333", df["value"][0]);
         Assert.Equal("40", df["value"][1]);

@@ -3,6 +3,12 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Kkt;
 
+/// <summary>A network θ with a weighted set on which θ satisfies the KKT conditions of (P) exactly (PAPER §4).</summary>
+public sealed record ExactInstance(HomogeneousMlp Network, LabelledSet Set) : IDisposable
+{
+    public void Dispose() { Network.Dispose(); Set.Dispose(); }
+}
+
 /// <summary>
 /// Networks and weighted sets that satisfy the KKT conditions of (P) exactly (PAPER §4), so the exact statements can be
 /// checked to rounding error before they are measured on trained — only approximately KKT — networks.
@@ -48,6 +54,8 @@ public static class ExactInstances
     public static (HomogeneousMlp Net, LabelledSet Set) ObtuseSimplex(int n, int d, long seed, double tau = 0, bool rotate = true)
     {
         if (n < 2 || d < n) throw new ArgumentException($"Need 2 ≤ n ≤ d, got n = {n}, d = {d}.");
+        // The offset adds τ_iτ_j/n to x_i·x_j = −s_i s_j/n (s_i ≥ 0.5), so tau < 0.5 keeps the points pairwise obtuse.
+        if (!(tau >= 0) || tau >= 0.5) throw new ArgumentOutOfRangeException(nameof(tau), tau, "tau must be in [0, 0.5) so the points stay pairwise obtuse.");
         var rng = new Random((int)seed);
         var X = new double[n, d];
         var taus = Enumerable.Range(0, n).Select(_ => tau * (2 * rng.NextDouble() - 1)).ToArray();
@@ -138,6 +146,17 @@ public static class ExactInstances
         var net = new HomogeneousMlp(new[] { Wt, torch.tensor(v, new long[] { 1, k }, ScalarType.Float64) });
         var set = new LabelledSet(X, torch.tensor(ys.ToArray(), dtype: ScalarType.Float64), torch.cat(ls.ToArray()));
         return (net, set);
+    }
+
+    /// <summary>
+    /// <see cref="ObtuseSimplex"/> as an <see cref="ExactInstance"/>: tau = 0 gives data spanning an (n−1)-dimensional
+    /// subspace (Theorem 4's case); small tau &gt; 0 data that span R^n but lie close to that subspace, σ_min ~ tau
+    /// (Theorem 5's case).
+    /// </summary>
+    public static ExactInstance ObtuseOneNeuronPerPoint(int n, int d, long seed, double tau = 0, bool rotate = true)
+    {
+        var (net, set) = ObtuseSimplex(n, d, seed, tau, rotate);
+        return new ExactInstance(net, set);
     }
 
     /// <summary>A seeded random orthogonal d × d matrix (QR of a Gaussian matrix).</summary>

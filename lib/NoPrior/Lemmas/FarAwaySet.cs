@@ -101,13 +101,15 @@ public static class FarAwaySet
 
     /// <summary>
     /// Theorem 4: builds S_r from θ and the weighted true set S (multipliers attached; fitted ones are fine) with
-    /// t = <paramref name="t"/> or <see cref="DefaultStretch"/>·r. ν is the unit vector of span(S)^⊥ with the smallest
-    /// ‖W_1ν‖. Refuses (<see cref="LemmaHypothesisException"/>) when span(S) = R^d, when ‖W_1ν‖ &gt; tolerance·‖W_1‖
-    /// (the first layer has a component outside span(S): remove it first), when t ≤ r, or when a split fails Lemma 3's
-    /// checks (pattern or margin). <see cref="BuildUnchecked"/> builds the set anyway. Inputs are not modified.
+    /// t = <paramref name="t"/> or <see cref="DefaultStretch"/>·r. ν is <paramref name="nu"/> (normalised; e.g. the
+    /// always-zero border pixels of MNIST) or else the unit vector of span(S)^⊥ with the smallest ‖W_1ν‖.
+    /// Refuses (<see cref="LemmaHypothesisException"/>) when span(S) = R^d, when a given ν is not ⊥ span(S)
+    /// (‖P_span ν‖ &gt; tolerance), when ‖W_1ν‖ &gt; tolerance·‖W_1‖ (the first layer has a component outside span(S):
+    /// remove it first), when t ≤ r, or when a split fails Lemma 3's checks (pattern or margin).
+    /// <see cref="BuildUnchecked"/> builds the set anyway. Inputs are not modified.
     /// </summary>
     public static FarAwayResult Build(HomogeneousMlp net, LabelledSet set, double radius, double? t = null,
-        double hypothesisTolerance = DefaultHypothesisTolerance, double? rankTolerance = null)
+        double hypothesisTolerance = DefaultHypothesisTolerance, double? rankTolerance = null, Tensor? nu = null)
     {
         LemmaMath.CheckSet(net, set, needLambda: true);
         LemmaMath.CheckLength(radius, nameof(radius));
@@ -120,14 +122,28 @@ public static class FarAwaySet
         if (complement.shape[0] == 0)
             throw new LemmaHypothesisException(Statement, "span{x_i} ≠ R^d",
                 $"the {set.Count} points span all of R^{set.Dim} (numerical rank {set.Dim}), so there is no direction ν ⊥ span(S) to move along.");
-        using var nu = BestDirection(net, complement);
-        using var wnu = net.Weights[0].matmul(nu);
+        using var direction = nu is null ? BestDirection(net, complement) : GivenDirection(net, set, nu, hypothesisTolerance, rankTolerance);
+        using var wnu = net.Weights[0].matmul(direction);
         double wn = wnu.norm().ToDouble(), rel = wn / net.Weights[0].norm().ToDouble();
         if (!(rel <= hypothesisTolerance))
             throw new LemmaHypothesisException(Statement, "W_1ν = 0 for ν ⊥ span(S)",
                 $"the first layer has a component outside span(S): min over unit ν ⊥ span(S) of ‖W_1ν‖ = {wn:G6} ({rel:G3} of ‖W_1‖ > {hypothesisTolerance:G3}). " +
                 "At exact KKT this is 0; for a trained network it is the initial weights' out-of-span part. Use RemoveOutOfSpanComponent, or BuildUnchecked to show the construction breaking.");
-        return Construct(net, set, nu, tt, radius, checkedSplits: true);
+        return Construct(net, set, direction, tt, radius, checkedSplits: true);
+    }
+
+    /// <summary>A caller's ν, normalised, after checking ν ⊥ span(S): ‖P_span ν‖ ≤ tolerance (ν unit).</summary>
+    static Tensor GivenDirection(HomogeneousMlp net, LabelledSet set, Tensor nu, double tolerance, double? rankTolerance)
+    {
+        using var scope = torch.NewDisposeScope();
+        var v = LemmaMath.Direction(net, nu);
+        v = v / v.norm();
+        var P = Directions.SpanProjector(set.X.to(net.DType, net.Device), rankTolerance);
+        double inSpan = P.matmul(v).norm().ToDouble();
+        if (!(inSpan <= tolerance))
+            throw new LemmaHypothesisException(Statement, "ν ⊥ span(S)",
+                $"the given direction has a component {inSpan:G6} (> {tolerance:G3}) inside span(S); moving along it changes the data's own coordinates. Pass a direction orthogonal to every x_i, or none to let Build choose one.");
+        return v.MoveToOuterDisposeScope();
     }
 
     /// <summary>
