@@ -347,4 +347,22 @@ public class MetricsTests
             }
         }
     }
+
+    [Fact]
+    public void RunTable_has_one_row_per_run_with_the_attackers_loss_and_the_evaluation()
+    {
+        using var net = HomogeneousMlp.Create(new[] { 784, 6, 1 }, seed: 2);
+        var s = new NoPrior.Attack.AttackSettings { Candidates = 4, Steps = 3, LearningRateX = 0.01, Seed = 7, ProgressTitle = null };
+        using var run = NoPrior.Attack.ReconstructionAttack.Run(net, s);
+        using var train = Rand(new long[] { 3, 784 }, 9);
+        var ev = ReconstructionEvaluation.Evaluate(train, run.Candidates.X, null, ImageShape.Mnist, EvaluationOptions.ReferenceMnist);
+        var table = ReconstructionEvaluation.RunTable(new[] { ("prior on", run, ev), ("again", run, ev) });
+        Assert.Equal(2, table.Rows.Count);
+        Assert.Equal("prior on", table["setting"][0]);
+        Assert.Equal(run.FinalLoss.Total, (double)table["final_loss"][1]!);
+        Assert.Equal(ev.GoodCount, (int)table["good"][0]!);
+        Assert.Equal(ev.MeanSsim, (double)table["mean_ssim"][0]!);
+        Assert.Equal(7L, (long)table["seed"][0]!);
+        Assert.Equal(3, (int)table["steps"][0]!);
+    }
 }

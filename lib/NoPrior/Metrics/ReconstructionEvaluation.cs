@@ -88,6 +88,29 @@ public static class ReconstructionEvaluation
         return new EvaluationResult { PerTrainingPoint = df, Match = match, SsimValues = ssim, Threshold = options.Threshold };
     }
 
+    /// <summary>
+    /// One row per attack run: setting, seed, final attack loss L and its terms, the normalised residual
+    /// √L_stationary/‖θ‖, the good count (SSIM &gt; threshold), mean SSIM, how many distinct candidates the matching used,
+    /// steps and milliseconds per step. The loss columns are the attacker's; the SSIM columns need the training set.
+    /// </summary>
+    public static DataFrame RunTable(IEnumerable<(string Setting, AttackResult Run, EvaluationResult Evaluation)> rows)
+    {
+        var list = rows.ToList();
+        return new DataFrame(
+            new StringDataFrameColumn("setting", list.Select(r => r.Setting)),
+            new PrimitiveDataFrameColumn<long>("seed", list.Select(r => r.Run.Settings.Seed)),
+            new DoubleDataFrameColumn("final_loss", list.Select(r => r.Run.FinalLoss.Total)),
+            new DoubleDataFrameColumn("stationary", list.Select(r => r.Run.FinalLoss.Stationary)),
+            new DoubleDataFrameColumn("lambda_penalty", list.Select(r => r.Run.FinalLoss.Lambda)),
+            new DoubleDataFrameColumn("prior", list.Select(r => r.Run.FinalLoss.Prior)),
+            new DoubleDataFrameColumn("relative_stationary", list.Select(r => r.Run.FinalLoss.RelativeStationary)),
+            new PrimitiveDataFrameColumn<int>("good", list.Select(r => r.Evaluation.GoodCount)),
+            new DoubleDataFrameColumn("mean_ssim", list.Select(r => r.Evaluation.MeanSsim)),
+            new PrimitiveDataFrameColumn<int>("distinct_candidates", list.Select(r => r.Evaluation.Match.DistinctColumns)),
+            new PrimitiveDataFrameColumn<int>("steps", list.Select(r => r.Run.StepsDone)),
+            new DoubleDataFrameColumn("ms_per_step", list.Select(r => r.Run.TimePerStep.TotalMilliseconds)));
+    }
+
     /// <summary>Number of training images reconstructed with SSIM &gt; <paramref name="threshold"/> (reference 0.4).</summary>
     public static int CountAboveThreshold(EvaluationResult result, double threshold = 0.4) => result.SsimValues.Count(s => s > threshold);
 

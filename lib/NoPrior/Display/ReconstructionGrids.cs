@@ -1,0 +1,70 @@
+using NoPrior.Metrics;
+using static TorchSharp.torch;
+
+namespace NoPrior.Display;
+
+/// <summary>
+/// Image grids of attack output next to the training images it is compared with (PAPER §2 evaluation). Every image is
+/// min–max scaled on its own, which is exactly how the reference evaluation scales a candidate before SSIM (a training
+/// image with pixels spanning [0, 1] is unchanged by it).
+/// </summary>
+public static class ReconstructionGrids
+{
+    /// <summary>
+    /// Pairs (training image i, its matched candidate) from <paramref name="evaluation"/>, sorted by SSIM, best first;
+    /// captions give the training index and the SSIM. Pixels are rows [n, H·W] or images [n, H, W] in pixel space
+    /// (mean added back, e.g. <see cref="Data.ImageDataset.ToImages"/>). <paramref name="count"/> limits the pairs shown.
+    /// </summary>
+    public static ImageGrid NearestPairs(Tensor trainPixels, Tensor candidatePixels, EvaluationResult evaluation, int width = 28, int height = 28,
+        int? count = null, int pairsPerRow = 5, string? title = null)
+    {
+        int n = evaluation.SsimValues.Length;
+        if (trainPixels.shape[0] != n) throw new ArgumentException($"The evaluation has {n} training images but {trainPixels.shape[0]} were given.", nameof(trainPixels));
+        var order = Enumerable.Range(0, n).Where(i => evaluation.Match.Assignment[i] >= 0)
+            .OrderByDescending(i => evaluation.SsimValues[i]).Take(count ?? n).ToArray();
+        using var train = trainPixels.reshape(n, -1);
+        using var cand = candidatePixels.reshape(candidatePixels.shape[0], -1);
+        var images = new List<IReadOnlyList<float>>(); var captions = new List<string>();
+        foreach (int i in order)
+        {
+            images.Add(Row(train, i)); captions.Add($"train {i}");
+            images.Add(Row(cand, evaluation.Match.Assignment[i])); captions.Add($"SSIM {evaluation.SsimValues[i]:F2}");
+        }
+        return new ImageGrid(images, width, height, captions, columns: 2 * pairsPerRow, perImageScaling: true) { Title = title };
+    }
+
+    /// <summary>
+    /// One row per blend: the reconstruction, then its k nearest training images captioned with their fitted weights
+    /// w_j ≥ 0 (<see cref="BlendFit"/>; the merge lemma predicts x = Σ_j λ_j x_j / Σ_j λ_j), then the fitted blend Σ_j w_j t_j.
+    /// Pixels as in <see cref="NearestPairs"/>; <paramref name="offset"/> [H·W] (the mean, plus any shift) is added to the
+    /// fitted blend, which is formed in the coordinates of the fit.
+    /// </summary>
+    public static ImageGrid Blends(Tensor candidatePixels, Tensor trainPixels, Tensor trainCoordinates, IEnumerable<(int Candidate, BlendResult Fit)> blends,
+        Tensor offset, int width = 28, int height = 28, string? title = null)
+    {
+        var list = blends.ToList();
+        if (list.Count == 0) throw new ArgumentException("No blends to show.", nameof(blends));
+        int k = list[0].Fit.Neighbours.Length;
+        if (list.Any(b => b.Fit.Neighbours.Length != k)) throw new ArgumentException("Every blend must use the same number of neighbours.", nameof(blends));
+        using var cand = candidatePixels.reshape(candidatePixels.shape[0], -1);
+        using var train = trainPixels.reshape(trainPixels.shape[0], -1);
+        using var coords = trainCoordinates.to(ScalarType.Float64, CPU);
+        var images = new List<IReadOnlyList<float>>(); var captions = new List<string>();
+        foreach (var (c, fit) in list)
+        {
+            images.Add(Row(cand, c)); captions.Add($"candidate {c}");
+            for (int j = 0; j < k; j++) { images.Add(Row(train, fit.Neighbours[j])); captions.Add($"train {fit.Neighbours[j]}: w {fit.Weights[j]:F2}"); }
+            using var idx = torch.tensor(fit.Neighbours.Select(i => (long)i).ToArray());
+            using var w = torch.tensor(fit.Weights, dtype: ScalarType.Float64);
+            using var blend = w.matmul(coords.index_select(0, idx)) + offset.to(ScalarType.Float64, CPU).reshape(-1);
+            images.Add(Row(blend.unsqueeze(0), 0)); captions.Add($"blend, rel. res. {fit.RelativeResidual:F2}");
+        }
+        return new ImageGrid(images, width, height, captions, columns: k + 2, perImageScaling: true) { Title = title };
+    }
+
+    static float[] Row(Tensor rows, int i)
+    {
+        using var r = rows[i].detach().to(ScalarType.Float32, CPU).contiguous();
+        return r.data<float>().ToArray();
+    }
+}
