@@ -53,7 +53,8 @@ public static class ExactInstances
     /// </summary>
     public static (HomogeneousMlp Net, LabelledSet Set) ObtuseSimplex(int n, int d, long seed, double tau = 0, bool rotate = true)
     {
-        if (n < 2 || d < n) throw new ArgumentException($"Need 2 ≤ n ≤ d, got n = {n}, d = {d}.");
+        if (n < 2) throw new ArgumentOutOfRangeException(nameof(n), n, "Need at least two points.");
+        if (d < n) throw new ArgumentOutOfRangeException(nameof(d), d, $"Need d ≥ n = {n}.");
         // The offset adds τ_iτ_j/n to x_i·x_j = −s_i s_j/n (s_i ≥ 0.5), so tau < 0.5 keeps the points pairwise obtuse.
         if (!(tau >= 0) || tau >= 0.5) throw new ArgumentOutOfRangeException(nameof(tau), tau, "tau must be in [0, 0.5) so the points stay pairwise obtuse.");
         var rng = new Random((int)seed);
