@@ -149,6 +149,18 @@ switch (kind)
         result["train_theta_reldiff"] = dth.ToDouble();
         break;
     }
+    case "leak":
+    {
+        // Diagnostic: tensors created outside any dispose scope during training (left to the finalizer).
+        using var net = HomogeneousMlp.Create(widths, seed: 2);
+        using var X = torch.randn(n, widths[0], dtype: ScalarType.Float64) * 0.3;
+        using var y = torch.tensor(Enumerable.Range(0, n).Select(k => k % 2 == 0 ? -1.0 : 1.0).ToArray());
+        using var data = new LabelledSet(X, y);
+        DisposeScopeManager.Statistics.Reset();
+        GradientDescent.Train(net, data, new TrainingSettings(steps, 0.01, LogEvery: 1_000_000)).Dispose();
+        Console.Error.WriteLine(DisposeScopeManager.Statistics);
+        break;
+    }
     default: throw new ArgumentException($"unknown kind {kind}");
 }
 result["times_ms"] = times;
