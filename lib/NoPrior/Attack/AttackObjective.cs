@@ -199,6 +199,14 @@ public sealed record AttackObjective
         };
     }
 
+    /// <summary>The loss terms at candidates X [m, d] (labels y, multipliers λ) together with ∂L/∂X and ∂L/∂λ, computed by
+    /// a hand-derived closed-form backward sweep (<see cref="AttackGradient"/>) instead of autograd. Equal to
+    /// <c>autograd.grad(Terms(...).Total, [X, λ])</c> along either <see cref="Path"/> to rounding, and the fastest way to take an
+    /// attack step (<see cref="ReconstructionAttack.Run"/> uses it for <see cref="StationarityPath.ClosedForm"/>).
+    /// The returned tensors carry no autograd history; X and λ need not require grad.</summary>
+    public AttackLossGradient ValueAndGradient(HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
+        => AttackGradient.Compute(this, net, X, y, lambda);
+
     /// <summary>The loss values (no autograd) at a labelled, weighted set, e.g. the true training set with λ = m·λ_KKT,
     /// a far-away KKT set or the attack's output — the objective an attacker can compute.</summary>
     public AttackLossValues Evaluate(HomogeneousMlp net, LabelledSet set)

@@ -80,15 +80,21 @@ public static class ReconstructionAttack
             steps.Add(step); tot.Add(v.Total); st.Add(v.Stationary); lp.Add(v.Lambda); pr.Add(v.Prior); rel.Add(v.RelativeStationary);
         }
 
+        bool fast = obj.Path == StationarityPath.ClosedForm;
+        using var threads = Parallelism.ForStep(AttackGradient.FlopsPerStep(net.Widths, m));
         using var sink = settings.ProgressTitle is { } title ? Progress.Start(title, settings.Steps) : null;
         var clock = Stopwatch.StartNew();
         int done = 0;
         for (int t = 0; t <= settings.Steps; t++)
         {
             using var scope = torch.NewDisposeScope();
-            using var terms = obj.Terms(net, X, y, lam);
+            // The closed-form path takes its gradient from the hand-derived backward sweep (AttackGradient): the same
+            // numbers as autograd through Terms to rounding, without building an autograd graph.
+            using var fused = fast ? obj.ValueAndGradient(net, X, y, lam) : null;
+            using var terms = fused is null ? obj.Terms(net, X, y, lam) : null;
+            var current = fused?.Terms ?? terms!;
             // One read-back per step: needed for history, stopping and progress; on the CPU it costs microseconds.
-            var values = terms.ToValues(thetaNorm);
+            var values = current.ToValues(thetaNorm);
             if (!double.IsFinite(values.Total))
                 throw new InvalidOperationException($"The attack loss became {values.Total} at step {t}; lower the learning rate (x: {settings.LearningRateX}, λ: {settings.LearningRateLambda}).");
             bool last = t == settings.Steps || (settings.StopBelowLoss > 0 && values.Total < settings.StopBelowLoss);
@@ -98,7 +104,8 @@ public static class ReconstructionAttack
             sink?.Report(t, $"loss {values.Total:G4} (stat {values.Stationary:G4}, λ {values.Lambda:G3}, prior {values.Prior:G3})");
             if (last) { done = t; break; }
 
-            var grads = torch.autograd.grad(new[] { terms.Total }, new[] { X, lam }, allow_unused: true);
+            if (fused is not null) { state.Step(fused.GradX, fused.GradLambda); continue; }
+            var grads = torch.autograd.grad(new[] { terms!.Total }, new[] { X, lam }, allow_unused: true);
             state.Step(grads[0], grads[1]);
         }
         clock.Stop();

@@ -80,12 +80,9 @@ public static class GradientDescent
                 progress.Report(step, $"loss {meanLoss:E3}");
                 if (last) break;
                 var grads = g.WeightedSum(dLoss * y / n);
-                for (int k = 0; k < weights.Length; k++)
-                {
-                    var next = (weights[k] - settings.LearningRate * grads[k]).MoveToOuterDisposeScope();
-                    weights[k].Dispose();
-                    weights[k] = next;
-                }
+                // In place: θ ← θ − η∇. The weights are this loop's own copies (checkpoints clone them), and updating in
+                // place allocates no new weight-sized tensor per step (fresh allocations each step made glibc's heap grow).
+                for (int k = 0; k < weights.Length; k++) weights[k].add_(grads[k], alpha: -settings.LearningRate);
             }
             return new TrainingRun { Network = new HomogeneousMlp(weights), Checkpoints = kept, Log = log.ToDataFrame(), StepsTaken = step };
         }

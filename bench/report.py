@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Table for bench/run.sh from its raw .jsonl: median ms per step, ratio to PyTorch, GFLOP/s, peak memory, load."""
+import json, statistics, sys
+from collections import defaultdict
+
+SETTINGS = {"small": ([784, 400, 1], 40, 40), "reference": ([784, 1000, 1000, 1], 1000, 500)}
+
+
+def flops(kind, setting):
+    widths, m, n = SETTINGS[setting]
+    pairs = list(zip(widths[:-1], widths[1:]))
+    if kind == "attack":  # forward + closed-form sums + their backward: 5 products for layer 0, 7 for the others
+        return sum(2.0 * m * i * o * (5 if k == 0 else 7) for k, (i, o) in enumerate(pairs))
+    return sum(2.0 * n * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(pairs))  # forward, ∇W, ∇a
+
+
+def per_process(res, key):
+    xs = res.get(key) or []
+    if len(xs) > 2:
+        xs = xs[1:]  # the first step includes one-off allocation and thread start-up
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main(path):
+    lines = [json.loads(l) for l in open(path) if l.strip()]
+    machine = lines[0].get("machine", {})
+    groups, loads, failed, accuracy = defaultdict(list), [], [], []
+    for rec in lines[1:]:
+        loads += [rec["load_before"], rec["load_after"]]
+        r = rec["result"]
+        if r is None:
+            failed.append(rec["cmd"]); continue
+        if r["kind"] == "accuracy":
+            accuracy.append(r); continue
+        key = (r["kind"], r["setting"], r["impl"], r["path"], r["dtype"])
+        groups[key].append((per_process(r, "times_ms"), per_process(r, "cpu_ms"), r.get("vmhwm_mb", float("nan")), min(r["times_ms"] or [float("nan")])))
+
+    def med(key, i):
+        v = [g[i] for g in groups.get(key, [])]
+        return statistics.median(v) if v else float("nan")
+
+    gf = lambda ms: 16.0 / (ms / 1e3)  # 2000³·2 = 16 GFLOP
+    mm = {
+        "pytorch float64": med(("matmul", "-", "pytorch", "autograd", "float64"), 0),
+        "torchsharp float64": med(("matmul", "-", "torchsharp", "-", "float64"), 0),
+        "torchsharp float32": med(("matmul", "-", "torchsharp", "-", "float32"), 0),
+    }
+    print(f"# Benchmark {machine.get('date', '?')} — {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores")
+    print(f"load average (1 min) during the run: min {min(loads):.1f}, median {statistics.median(loads):.1f}, max {max(loads):.1f}"
+          if loads else "no load recorded")
+    if loads and statistics.median(loads) > 1.5 * int(machine.get("nproc", 2)):
+        print("**The machine was shared and loaded: the numbers are indicative only** (medians over interleaved A/B rounds).")
+    print("PyTorch ran with /usr/bin/python3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that command only "
+          f"(this machine sets them: {', '.join(machine.get('openblas_env_unset_for_pytorch', []))}).")
+    print()
+    print("float64 matmul 2000×2000 (median wall): " + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
+    print()
+    print("| step | setting (sizes) | implementation | ms/step (wall, median) | best ms/step | CPU ms/step | ratio to PyTorch | GFLOP/s | % of own matmul rate | peak RSS MB | processes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    order = {"autograd": 0, "closedform": 1, "fused": 2}
+    for kind in ("attack", "train"):
+        for setting in SETTINGS:
+            keys = sorted((k for k in groups if k[0] == kind and k[1] == setting),
+                          key=lambda k: (k[2] != "pytorch", order.get(k[3], 9), k[4]))
+            if not keys:
+                continue
+            ref = med((kind, setting, "pytorch", "autograd", "float64"), 0)
+            widths, m, n = SETTINGS[setting]
+            sizes = f"{'m' if kind == 'attack' else 'n'} = {m if kind == 'attack' else n}, {'-'.join(map(str, widths))}"
+            f = flops(kind, setting)
+            for k in keys:
+                wall, cpu, hwm = med(k, 0), med(k, 1), max(g[2] for g in groups[k])
+                name = {"pytorch": "PyTorch 1.13 + OpenBLAS, double backprop" if kind == "attack" else "PyTorch 1.13 + OpenBLAS, autograd"}.get(k[2])
+                if name is None:
+                    name = {"autograd": "TorchSharp, Autograd path (double backprop)",
+                            "closedform": ("TorchSharp, ClosedForm path + autograd" if kind == "attack" else "TorchSharp, GradientDescent.Train"),
+                            "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[k[3]]
+                name += f" {k[4]}"
+                peak = mm["pytorch float64"] if k[2] == "pytorch" else mm[f"torchsharp {k[4]}"]
+                rate = f / (wall / 1e3) / 1e9
+                best = min(g[3] for g in groups[k])
+                print(f"| {kind} | {setting} ({sizes}) | {name} | {wall:.1f} | {best:.1f} | {cpu:.1f} | {wall / ref:.2f} | {rate:.1f} | "
+                      f"{100 * rate / gf(peak):.0f}% | {hwm:.0f} | {len(groups[k])} |")
+    print()
+    print("FLOPs per step (matrix products only, same for every formulation): " + ", ".join(
+        f"{kind} {s} {flops(kind, s) / 1e9:.3g} GFLOP" for kind in ("attack", "train") for s in SETTINGS))
+    for a in accuracy:
+        print(f"\nfloat32 vs float64 after the same steps ({a['setting']}): attack loss {a['attack_loss64']:.6g} (f64) vs "
+              f"{a['attack_loss32']:.6g} (f32; {a['attack_loss32_in64']:.6g} re-evaluated in f64), stationarity "
+              f"{a['attack_stat64']:.6g} vs {a['attack_stat32']:.6g}, candidates rel. diff {a['attack_candidates_reldiff']:.2e}, "
+              f"λ rel. diff {a['attack_lambda_reldiff']:.2e}; training loss {a['train_loss64']:.6g} vs {a['train_loss32']:.6g}, "
+              f"θ rel. diff {a['train_theta_reldiff']:.2e}")
+    if failed:
+        print("\nfailed or timed out: " + "; ".join(failed))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

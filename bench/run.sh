@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Performance benchmark: this project's attack step and training step against PyTorch on the same machine.
+#   bench/run.sh [--rounds N] [--threads T] [--settings "small reference"] [--timeout SECONDS]
+# Installs Debian's python3-torch and libopenblas0-pthread if missing (apt-get), builds bench/Bench (Release), then runs
+# each measurement in its own process, interleaving PyTorch and TorchSharp (A/B/A/B …) for N rounds, and prints a table
+# (bench/report.py). Raw results: artifacts/bench/<timestamp>.jsonl. Not a test: nothing here runs in `dotnet test`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rounds=3; threads=2; settings="small reference"; limit=900
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --settings) settings="$2"; shift 2 ;;
+    --timeout) limit="$2"; shift 2 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+# 1. The PyTorch peer: Debian's PyTorch with OpenBLAS (without it Debian's PyTorch uses the slow reference BLAS).
+missing=()
+for p in python3-torch libopenblas0-pthread; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "installing ${missing[*]} (apt-get)…" >&2
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}" >&2 || { $sudo apt-get update >&2 && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
+fi
+
+# 2. The C# side.
+dotnet build bench/Bench/Bench.csproj -c Release -nologo -v quiet -clp:NoSummary >&2
+cs="$root/artifacts/bin/Bench/release/bench"
+
+mkdir -p artifacts/bench
+out="artifacts/bench/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+load() { cut -d' ' -f1 /proc/loadavg; }
+# One measurement = one process; the line records the 1-minute load before and after and the command.
+measure() {
+  local before after res
+  before=$(load)
+  if res=$(timeout "$limit" "$@" 2>/dev/null | tail -n 1) && [[ -n "$res" ]]; then :; else res=null; fi
+  after=$(load)
+  printf '{"load_before": %s, "load_after": %s, "cmd": "%s", "result": %s}\n' "$before" "$after" "${*: -6}" "$res" >>"$out"
+  printf '  load %s→%s  %s\n' "$before" "$after" "${*: -6}" >&2
+}
+# PyTorch runs with /usr/bin/python3 (Debian's modules) and with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that
+# command only: these machines set them to work around old OpenBLAS bugs, and they slow OpenBLAS's kernels down here.
+py() { measure env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_bench.py "$@"; }
+net() { measure "$cs" "$@"; }
+
+steps() { # kind setting -> steps per process
+  case "$1/$2" in
+    attack/small) echo 40 ;; attack/reference) echo 4 ;;
+    train/small) echo 300 ;; train/reference) echo 6 ;;
+  esac
+}
+
+echo "bench: $rounds rounds, $threads threads, settings: $settings; raw results in $out" >&2
+printf '{"machine": {"date": "%s", "cpu": "%s", "nproc": %s, "uptime": "%s", "openblas_env_unset_for_pytorch": ["OPENBLAS_CORETYPE=%s", "OPENBLAS_L2_SIZE=%s"]}}\n' \
+  "$(date -u +%Y-%m-%dT%H:%MZ)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(nproc)" "$(uptime)" \
+  "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" >"$out"
+for ((r = 1; r <= rounds; r++)); do
+  echo "round $r/$rounds: $(uptime)" >&2
+  py matmul - "$threads" 3
+  net matmul - - float64 "$threads" 3
+  net matmul - - float32 "$threads" 3
+  for s in $settings; do
+    a=$(steps attack "$s"); t=$(steps train "$s")
+    # A/B interleaved: PyTorch, then each TorchSharp variant, then PyTorch again in the next round.
+    py attack "$s" "$threads" "$a"
+    net attack "$s" autograd float64 "$threads" "$a"
+    net attack "$s" closedform float64 "$threads" "$a"
+    net attack "$s" fused float64 "$threads" "$a"
+    net attack "$s" fused float32 "$threads" "$a"
+    py train "$s" "$threads" "$t"
+    net train "$s" closedform float64 "$threads" "$t"
+    net train "$s" closedform float32 "$threads" "$t"
+  done
+done
+# float32 vs float64 results after N steps (attack via ReconstructionAttack.Run, training via GradientDescent.Train).
+for s in $settings; do
+  case "$s" in small) n=300 ;; *) n=5 ;; esac
+  net accuracy "$s" - - "$threads" "$n"
+done
+echo "finished: $(uptime)" >&2
+python3 bench/report.py "$out"
