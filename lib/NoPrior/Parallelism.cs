@@ -1,25 +1,43 @@
+using NoPrior.LinearAlgebra;
+
 namespace NoPrior;
 
 /// <summary>
-/// libtorch's intra-op thread count for the workbook's loops. Small problems run faster on one thread: a GD step
-/// of a 2-50-1 network on 40 points took 0.045 ms with 1 thread and 0.25 ms with 2 on this project's 2-core machines,
-/// because the per-operation cost of waking the second thread exceeds the work. Large steps use every thread.
+/// Thread counts for the workbook's hot loops (attack steps, GD steps). Two decisions:
+/// <list type="number">
+/// <item>Small problems run on one thread: a GD step of a 2-50-1 network on 40 points took 0.045 ms with 1 thread and
+/// 0.25 ms with 2 on this project's 2-core machines, because the per-operation cost of waking the second thread exceeds
+/// the work. Large steps use every thread (libtorch's intra-op count when the scope opens).</item>
+/// <item>When the matrix products run in <see cref="MatMul"/>'s own kernel, libtorch's elementwise operations run on one
+/// thread and the kernel gets all of them. Reason: libtorch's OpenMP (libgomp) workers spin-wait after every parallel
+/// region (GOMP_SPINCOUNT, milliseconds on these CPUs), so a 2-thread libtorch elementwise op followed by the kernel's
+/// 2 threads put 3 busy threads on 2 cores. Measured on the reference attack step (m = 1000, 784-1000-1000-1, float64):
+/// 215–240 ms with both at 2 threads, 115–125 ms with <c>OMP_WAIT_POLICY=PASSIVE</c>, 122–131 ms with this split.</item>
+/// </list>
 /// </summary>
 public static class Parallelism
 {
-    /// <summary>Below this many floating-point operations per step, loops run on a single libtorch thread.</summary>
+    /// <summary>Below this many floating-point operations per step, loops run on a single thread.</summary>
     public static double SingleThreadBelowFlops { get; set; } = 2e7;
 
-    /// <summary>Sets the thread count suited to a step of <paramref name="flopsPerStep"/> operations; disposing restores the previous count.</summary>
-    public static IDisposable ForStep(double flopsPerStep)
+    /// <summary>Sets the thread counts suited to a step of <paramref name="flopsPerStep"/> operations; disposing restores
+    /// libtorch's previous count and <see cref="MatMul.Threads"/>.</summary>
+    /// <param name="flopsPerStep">Floating-point operations of one step.</param>
+    /// <param name="kernelProducts">True if the step's large products go through <see cref="MatMul"/> without autograd
+    /// on a CPU float tensor (see <see cref="MatMul.RunsInKernel"/>); false keeps libtorch at full width (e.g. the
+    /// attack's autograd path, whose products libtorch must record).</param>
+    public static IDisposable ForStep(double flopsPerStep, bool kernelProducts = false)
     {
         int before = torch.get_num_threads();
+        int? kernelBefore = MatMul.Threads;
         int wanted = flopsPerStep < SingleThreadBelowFlops ? 1 : before;
-        if (wanted != before) torch.set_num_threads(wanted);
-        return new Restore(before, wanted != before);
+        int torchThreads = kernelProducts && MatMul.KernelActive ? 1 : wanted;
+        if (torchThreads != before) torch.set_num_threads(torchThreads);
+        MatMul.Threads = wanted;
+        return new Restore(before, torchThreads != before, kernelBefore);
     }
 
-    sealed class Restore(int threads, bool changed) : IDisposable
+    sealed class Restore(int threads, bool changed, int? kernelThreads) : IDisposable
     {
         bool _done;
         public void Dispose()
@@ -27,6 +45,7 @@ public static class Parallelism
             if (_done) return;
             _done = true;
             if (changed) torch.set_num_threads(threads);
+            MatMul.Threads = kernelThreads;
         }
     }
 }

@@ -1,3 +1,4 @@
+using NoPrior.LinearAlgebra;
 using NoPrior.Networks;
 using static TorchSharp.torch;
 
@@ -114,7 +115,7 @@ public static class AttackGradient
         a[0] = X;
         for (int k = 0; k < L - 1; k++)
         {
-            var h = a[k].matmul(W[k].t());
+            var h = MatMul.Product(a[k], W[k].t());
             s[k] = h.mul(alpha).sigmoid_();
             a[k + 1] = h.relu_(); // h is not needed afterwards: s_k carries everything the backward sweep uses
         }
@@ -124,7 +125,7 @@ public static class AttackGradient
         delta[L - 1] = torch.ones(m, 1, dtype: X.dtype, device: X.device);
         for (int k = L - 2; k >= 0; k--)
         {
-            u[k] = k + 1 == L - 1 ? W[L - 1].expand(m, -1) : delta[k + 1].matmul(W[k + 1]);
+            u[k] = k + 1 == L - 1 ? W[L - 1].expand(m, -1) : MatMul.Product(delta[k + 1], W[k + 1]);
             delta[k] = u[k] * s[k];
         }
         // R_k = W_k − D_kᵀ a_k with D_k = c ⊙ δ_k; the loss Σ‖R_k‖²; Ŝ_k = −2w R_k.
@@ -134,7 +135,7 @@ public static class AttackGradient
         for (int k = 0; k < L; k++)
         {
             D[k] = delta[k] * cc;
-            var R = torch.addmm(W[k], D[k].t(), a[k], beta: 1, alpha: -1);
+            var R = MatMul.AddProduct(W[k], D[k].t(), a[k], beta: 1, alpha: -1);
             loss = loss + R.square().sum();
             Shat[k] = R.mul_(-2 * weight);
         }
@@ -143,7 +144,7 @@ public static class AttackGradient
         var gDelta = new Tensor[L];
         for (int k = 0; k < L; k++)
         {
-            var gD = a[k].matmul(Shat[k].t());
+            var gD = MatMul.Product(a[k], Shat[k].t());
             gC.add_((gD * delta[k]).sum(1));
             gDelta[k] = gD.mul_(cc);
         }
@@ -151,19 +152,19 @@ public static class AttackGradient
         var gH = new Tensor[L - 1];
         for (int k = 0; k < L - 1; k++)
         {
-            if (k + 1 < L - 1) gDelta[k + 1].addmm_(gDelta[k] * s[k], W[k + 1].t());
+            if (k + 1 < L - 1) MatMul.AddProductInPlace(gDelta[k + 1], gDelta[k] * s[k], W[k + 1].t());
             // δ_{L−1} = 1 is a constant: nothing flows further.
             var ds = s[k] - s[k].square();
             gH[k] = gDelta[k].mul_(u[k]).mul_(ds).mul_(alpha);
         }
         // ∂L/∂a_k = D_k Ŝ_k (+ ∂L/∂h_k W_k), k descending; ∂L/∂h_{k−1} += ∂L/∂a_k ⊙ s_{k−1}.
-        Tensor gA = D[L - 1].matmul(Shat[L - 1]);
+        Tensor gA = MatMul.Product(D[L - 1], Shat[L - 1]);
         for (int k = L - 1; k >= 0; k--)
         {
-            if (k < L - 1) gA.addmm_(gH[k], W[k]);
+            if (k < L - 1) MatMul.AddProductInPlace(gA, gH[k], W[k]);
             if (k == 0) break;
             gH[k - 1].addcmul_(gA, s[k - 1], value: 1);
-            gA = D[k - 1].matmul(Shat[k - 1]);
+            gA = MatMul.Product(D[k - 1], Shat[k - 1]);
         }
         return (loss, gA, gC);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Data.Analysis;
+using NoPrior.LinearAlgebra;
 using NoPrior.Networks;
 using static TorchSharp.torch;
 
@@ -81,7 +82,7 @@ public static class ReconstructionAttack
         }
 
         bool fast = obj.Path == StationarityPath.ClosedForm;
-        using var threads = Parallelism.ForStep(AttackGradient.FlopsPerStep(net.Widths, m));
+        using var threads = Parallelism.ForStep(AttackGradient.FlopsPerStep(net.Widths, m), kernelProducts: fast && MatMul.RunsInKernel(net.Device, net.DType));
         using var sink = settings.ProgressTitle is { } title ? Progress.Start(title, settings.Steps) : null;
         var clock = Stopwatch.StartNew();
         int done = 0;

@@ -1,3 +1,4 @@
+using NoPrior.LinearAlgebra;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,13 +33,13 @@ public sealed class ParameterGradients : IDisposable
         a[0] = net.PrepareInputs(X);
         for (int k = 0; k < L; k++)
         {
-            h[k] = a[k].matmul(weights[k].t());
+            h[k] = MatMul.Product(a[k], weights[k].t());
             if (k < L - 1) a[k + 1] = activation.Value(h[k]);
         }
         var d = new Tensor[L];
         d[L - 1] = torch.ones_like(h[L - 1]);
         for (int k = L - 1; k > 0; k--)
-            d[k - 1] = d[k].matmul(weights[k]) * activation.Derivative(h[k - 1]);
+            d[k - 1] = MatMul.Product(d[k], weights[k]) * activation.Derivative(h[k - 1]);
         foreach (var t in a.Concat(d).Concat(h)) t.MoveToOuterDisposeScope();
         return new ParameterGradients(a, d, h);
     }
@@ -58,7 +59,7 @@ public sealed class ParameterGradients : IDisposable
         using var scope = torch.NewDisposeScope();
         var cc = c.to(Inputs[0].dtype, Inputs[0].device).unsqueeze(1);
         var sums = new Tensor[Inputs.Length];
-        for (int k = 0; k < Inputs.Length; k++) sums[k] = (Signals[k] * cc).t().matmul(Inputs[k]).MoveToOuterDisposeScope();
+        for (int k = 0; k < Inputs.Length; k++) sums[k] = MatMul.Product((Signals[k] * cc).t(), Inputs[k]).MoveToOuterDisposeScope();
         return sums;
     }
 
@@ -78,7 +79,7 @@ public sealed class ParameterGradients : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         Tensor g = torch.zeros(Count, Count, dtype: Inputs[0].dtype, device: Inputs[0].device);
-        for (int k = 0; k < Inputs.Length; k++) g = g + Signals[k].matmul(Signals[k].t()) * Inputs[k].matmul(Inputs[k].t());
+        for (int k = 0; k < Inputs.Length; k++) g = g + MatMul.Product(Signals[k], Signals[k].t()) * MatMul.Product(Inputs[k], Inputs[k].t());
         return g.MoveToOuterDisposeScope();
     }
 
@@ -87,7 +88,7 @@ public sealed class ParameterGradients : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         Tensor r = torch.zeros(Count, dtype: Inputs[0].dtype, device: Inputs[0].device);
-        for (int k = 0; k < Inputs.Length; k++) r = r + (Signals[k] * Inputs[k].matmul(v[k].t())).sum(1);
+        for (int k = 0; k < Inputs.Length; k++) r = r + (Signals[k] * MatMul.Product(Inputs[k], v[k].t())).sum(1);
         return r.MoveToOuterDisposeScope();
     }
 

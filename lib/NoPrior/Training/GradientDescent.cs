@@ -1,4 +1,5 @@
 using Microsoft.Data.Analysis;
+using NoPrior.LinearAlgebra;
 using NoPrior.Networks;
 using static TorchSharp.torch;
 
@@ -63,7 +64,7 @@ public static class GradientDescent
         int step = 0;
         using var progress = NoPrior.Progress.Start(settings.Title, settings.Steps);
         // Forward + backward sweep ≈ 6 n P floating-point operations per step.
-        using var threads = Parallelism.ForStep(6.0 * n * init.ParameterCount);
+        using var threads = Parallelism.ForStep(6.0 * n * init.ParameterCount, kernelProducts: MatMul.RunsInKernel(init.Device, init.DType));
         try
         {
             for (; ; step++)

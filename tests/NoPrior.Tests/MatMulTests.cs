@@ -1,0 +1,235 @@
+using System.Runtime.Intrinsics.X86;
+using NoPrior.LinearAlgebra;
+using static TorchSharp.torch;
+
+namespace NoPrior.Tests;
+
+/// <summary>The AVX-512 matrix-product kernel against libtorch (MatMul.Enabled = false gives libtorch's own product).</summary>
+[Collection("MatMul settings")] // tests here change MatMul's static switches
+public class MatMulTests
+{
+    static Tensor LibtorchProduct(Tensor a, Tensor b)
+    {
+        MatMul.Enabled = false;
+        try { return MatMul.Product(a, b); } finally { MatMul.Enabled = true; }
+    }
+
+    /// <summary>max |x − y| / max (|A|·|B|): the error relative to the size of the terms summed.</summary>
+    static double ScaledError(Tensor x, Tensor y, Tensor a, Tensor b)
+    {
+        using var scale = a.abs().mm(b.abs());
+        return TestData.MaxAbs(x - y) / Math.Max(1e-300, scale.max().ToDouble());
+    }
+
+    /// <summary>A [rows, cols] operand as a plain, transposed, or offset non-contiguous view of a larger tensor.</summary>
+    static Tensor Operand(long seed, long rows, long cols, string layout, ScalarType dtype)
+    {
+        using var t = layout switch
+        {
+            "transposed" => TestData.Randn(seed, cols, rows).t(),
+            "sliced" => TestData.Randn(seed, rows + 3, cols + 5)[TensorIndex.Slice(2, 2 + rows), TensorIndex.Slice(3, 3 + cols)],
+            _ => TestData.Randn(seed, rows, cols),
+        };
+        return t.to(dtype);
+    }
+
+    [Fact]
+    public void The_kernel_is_active_exactly_on_avx512_machines()
+    {
+        Assert.Equal(Avx512F.IsSupported, MatMul.KernelActive);
+        Assert.Equal(Avx512F.IsSupported, MatMul.RunsInKernel(CPU, ScalarType.Float64));
+        Assert.False(MatMul.RunsInKernel(CPU, ScalarType.Int64));
+    }
+
+    [Theory]
+    [InlineData(16, 16, 16)]
+    [InlineData(33, 1, 47)]          // k = 1
+    [InlineData(17, 300, 23)]        // every tile an edge tile
+    [InlineData(100, 37, 999)]
+    [InlineData(257, 513, 129)]      // k split into equal blocks, edges in both directions
+    [InlineData(96, 784, 48)]        // exact tiles
+    [InlineData(40, 784, 400)]       // the notebooks' first layer
+    public void Products_equal_libtorch_for_every_layout(int m, int k, int n)
+    {
+        foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
+        foreach (var la in new[] { "plain", "transposed", "sliced" })
+        foreach (var lb in new[] { "plain", "transposed", "sliced" })
+        {
+            using var a = Operand(1, m, k, la, dtype);
+            using var b = Operand(2, k, n, lb, dtype);
+            using var want = LibtorchProduct(a, b);
+            using var got = MatMul.Product(a, b);
+            double tol = dtype == ScalarType.Float64 ? 1e-14 : 1e-5;
+            Assert.True(ScaledError(got, want, a, b) <= tol, $"{dtype} {la}·{lb} {m}×{k}×{n}: error {ScaledError(got, want, a, b):E2}");
+        }
+    }
+
+    [Fact]
+    public void The_comparison_detects_a_wrong_product()
+    {
+        // The failing case of the check above: a product with B's columns in another order is far outside 1e-14.
+        using var a = TestData.Randn(3, 64, 64);
+        using var b = TestData.Randn(4, 64, 64);
+        using var wrong = MatMul.Product(a, b.flip(1));
+        using var want = LibtorchProduct(a, b);
+        Assert.True(ScaledError(wrong, want, a, b) > 1e-2);
+    }
+
+    [Theory]
+    [InlineData(0.0, 1.0)]
+    [InlineData(1.0, -1.0)]
+    [InlineData(0.5, -2.0)]
+    [InlineData(0.1, 0.3)] // not exact in float32: libtorch's addmm gets them as floats, so the fallback must not use it
+    public void Accumulating_products_equal_beta_c_plus_alpha_ab(double beta, double alpha)
+    {
+        using var a = TestData.Randn(5, 70, 90);
+        using var b = TestData.Randn(6, 90, 50).t().contiguous().t(); // column-major B
+        using var c = TestData.Randn(7, 70, 50);
+        using var exact = c * beta + LibtorchProduct(a, b) * alpha;
+        using var made = MatMul.AddProduct(c, a, b, beta, alpha);
+        Assert.True(ScaledError(made, exact, a, b) <= 1e-14, $"AddProduct error {ScaledError(made, exact, a, b):E2}");
+        MatMul.Enabled = false;
+        try
+        {
+            using var fallback = MatMul.AddProduct(c, a, b, beta, alpha);
+            Assert.True(ScaledError(fallback, exact, a, b) <= 1e-14, $"libtorch fallback error {ScaledError(fallback, exact, a, b):E2}");
+        }
+        finally { MatMul.Enabled = true; }
+        using var inPlace = c.clone();
+        MatMul.AddProductInPlace(inPlace, a, b, beta, alpha);
+        Assert.True(ScaledError(inPlace, exact, a, b) <= 1e-14, $"in-place error {ScaledError(inPlace, exact, a, b):E2}");
+        using var unchanged = TestData.Randn(7, 70, 50);
+        Assert.Equal(0.0, TestData.MaxAbs(c - unchanged)); // AddProduct leaves c alone
+    }
+
+    [Fact]
+    public void Beta_zero_overwrites_nan_as_blas_does()
+    {
+        using var a = TestData.Randn(8, 32, 40);
+        using var b = TestData.Randn(9, 40, 24);
+        using var c = torch.full(32, 24, double.NaN, dtype: ScalarType.Float64);
+        MatMul.AddProductInPlace(c, a, b, beta: 0, alpha: 1);
+        using var want = LibtorchProduct(a, b);
+        Assert.True(ScaledError(c, want, a, b) <= 1e-14);
+    }
+
+    [Fact]
+    public void Results_are_bitwise_identical_for_any_thread_count()
+    {
+        using var a = TestData.Randn(10, 203, 517);
+        using var b = TestData.Randn(11, 517, 301);
+        var before = MatMul.Threads;
+        try
+        {
+            MatMul.Threads = 1;
+            using var one = MatMul.Product(a, b);
+            foreach (int t in new[] { 2, 3, 5 })
+            {
+                MatMul.Threads = t;
+                using var many = MatMul.Product(a, b);
+                Assert.True(TestData.MaxAbs(one - many) == 0, $"{t} threads differ from 1 thread by {TestData.MaxAbs(one - many):E2}");
+            }
+        }
+        finally { MatMul.Threads = before; }
+    }
+
+    [Fact]
+    public void Products_autograd_must_see_stay_in_libtorch()
+    {
+        using var a = TestData.Randn(12, 48, 64).requires_grad_(true);
+        using var b = TestData.Randn(13, 64, 32);
+        using var p = MatMul.Product(a, b);
+        Assert.True(p.requires_grad);
+        var g = torch.autograd.grad(new[] { p.sum() }, new[] { a })[0];
+        using var want = torch.ones(48, 32, dtype: ScalarType.Float64).mm(b.t());
+        Assert.True(TestData.MaxAbs(g - want) <= 1e-12);
+    }
+
+    [Fact]
+    public void Bad_operands_get_errors_that_name_the_problem()
+    {
+        using var a = TestData.Randn(14, 20, 30);
+        using var b = TestData.Randn(15, 31, 20);
+        var e = Assert.Throws<ArgumentException>(() => MatMul.Product(a, b));
+        Assert.Contains("[20, 30] · [31, 20]", e.Message);
+        using var v = TestData.Randn(16, 30);
+        Assert.Contains("two matrices", Assert.Throws<ArgumentException>(() => MatMul.Product(a, v)).Message);
+        using var f = TestData.Randn(17, 30, 20).to(ScalarType.Float32);
+        Assert.Contains("Float32", Assert.Throws<ArgumentException>(() => MatMul.Product(a, f)).Message);
+        using var c = TestData.Randn(18, 20, 21);
+        using var b2 = TestData.Randn(19, 30, 20);
+        Assert.Contains("accumulator", Assert.Throws<ArgumentException>(() => MatMul.AddProduct(c, a, b2)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MatMul.Threads = 0);
+    }
+
+    [Fact]
+    public void Hot_loops_give_the_kernel_every_thread_and_libtorch_one()
+    {
+        int before = torch.get_num_threads();
+        using (Parallelism.ForStep(1e12, kernelProducts: true))
+        {
+            Assert.Equal(MatMul.KernelActive ? 1 : before, torch.get_num_threads());
+            Assert.Equal(before, MatMul.Threads);
+        }
+        Assert.Equal(before, torch.get_num_threads());
+        Assert.Null(MatMul.Threads);
+        using (Parallelism.ForStep(1e12, kernelProducts: false)) Assert.Equal(before, torch.get_num_threads());
+        using (Parallelism.ForStep(10, kernelProducts: true)) Assert.Equal(1, MatMul.Threads);
+    }
+}
+
+[CollectionDefinition("MatMul settings", DisableParallelization = true)]
+public class MatMulSettingsCollection { }
+
+/// <summary>The library's hot paths with the kernel against the same paths in libtorch.</summary>
+[Collection("MatMul settings")]
+public class MatMulHotPathTests
+{
+    [Fact]
+    public void Hand_derived_attack_gradient_through_the_kernel_equals_autograd()
+    {
+        // Sizes above MatMul's thresholds, so every large product of ValueAndGradient runs in the kernel, while the
+        // autograd path (products recorded by autograd) runs in libtorch.
+        using var net = Networks.HomogeneousMlp.Create(new[] { 40, 48, 32, 1 }, seed: 31);
+        int m = 40;
+        Assert.True(MatMul.KernelActive == System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
+        var obj = Attack.AttackObjective.Reference with { Path = Attack.StationarityPath.Autograd };
+        using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 3 == 0 ? -1.0 : 1.0).ToArray());
+        using var X0 = TestData.Randn(32, m, 40) * 0.3;
+        using var lam0 = torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(33));
+        using var fused = obj.ValueAndGradient(net, X0, y, lam0);
+        using var X = X0.detach().clone().requires_grad_(true);
+        using var lam = lam0.detach().clone().requires_grad_(true);
+        using var terms = obj.Terms(net, X, y, lam);
+        var grads = torch.autograd.grad(new[] { terms.Total }, new[] { X, lam });
+        double rel(Tensor p, Tensor q) { using var d = (p - q).norm(); using var s = q.norm(); return d.ToDouble() / s.ToDouble(); }
+        Assert.True(Math.Abs(fused.Terms.Total.ToDouble() - terms.Total.ToDouble()) <= 1e-12 * terms.Total.ToDouble());
+        Assert.True(rel(fused.GradX, grads[0]) <= 1e-10, $"∂L/∂X relative difference {rel(fused.GradX, grads[0]):E2}");
+        Assert.True(rel(fused.GradLambda, grads[1]) <= 1e-10, $"∂L/∂λ relative difference {rel(fused.GradLambda, grads[1]):E2}");
+    }
+
+    [Fact]
+    public void Training_with_the_kernel_follows_libtorch_to_rounding()
+    {
+        using var net = Networks.HomogeneousMlp.Create(new[] { 50, 64, 64, 1 }, seed: 34);
+        using var X = TestData.Randn(35, 60, 50) * 0.3;
+        using var y = torch.tensor(Enumerable.Range(0, 60).Select(k => k % 2 == 0 ? -1.0 : 1.0).ToArray());
+        using var data = new LabelledSet(X, y);
+        var settings = new Training.TrainingSettings(50, 0.05, LogEvery: 10);
+        using var kernel = Training.GradientDescent.Train(net, data, settings);
+        MatMul.Enabled = false;
+        Training.TrainingRun reference;
+        try { reference = Training.GradientDescent.Train(net, data, settings); } finally { MatMul.Enabled = true; }
+        using (reference)
+        {
+            using var a = kernel.Network.Flatten();
+            using var b = reference.Network.Flatten();
+            using var d = (a - b).norm();
+            using var s = b.norm();
+            using var start = net.Flatten();
+            using var moved = (b - start).norm();
+            Assert.True(moved.ToDouble() > 1e-2 * s.ToDouble(), "training must move θ for the comparison to mean anything");
+            Assert.True(d.ToDouble() <= 1e-12 * s.ToDouble(), $"θ differs by {d.ToDouble() / s.ToDouble():E2} relative");
+        }
+    }
+}
