@@ -14,10 +14,15 @@ def flops(kind, setting):
     return sum(2.0 * n * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(pairs))  # forward, ∇W, ∇a
 
 
+def kernel_path(kind, path):
+    """True if the measured path's products run in MatMul's AVX-512 kernel (see bench/Bench/Program.cs)."""
+    if path.endswith("-libtorch") or path == "autograd":
+        return False
+    return path == "fused" or (kind == "train" and path == "closedform")
+
+
 def per_process(res, key):
-    xs = res.get(key) or []
-    if len(xs) > 2:
-        xs = xs[1:]  # the first step includes one-off allocation and thread start-up
+    xs = res.get(key) or []  # both sides already ran untimed warm-up steps (WARMUP in torch_bench.py / Bench)
     return statistics.median(xs) if xs else float("nan")
 
 
@@ -42,8 +47,10 @@ def main(path):
     gf = lambda ms: 16.0 / (ms / 1e3)  # 2000³·2 = 16 GFLOP
     mm = {
         "pytorch float64": med(("matmul", "-", "pytorch", "autograd", "float64"), 0),
-        "torchsharp float64": med(("matmul", "-", "torchsharp", "-", "float64"), 0),
-        "torchsharp float32": med(("matmul", "-", "torchsharp", "-", "float32"), 0),
+        "libtorch float64": med(("matmul", "-", "torchsharp", "-", "float64"), 0),
+        "kernel float64": med(("matmul", "-", "torchsharp", "kernel", "float64"), 0),
+        "libtorch float32": med(("matmul", "-", "torchsharp", "-", "float32"), 0),
+        "kernel float32": med(("matmul", "-", "torchsharp", "kernel", "float32"), 0),
     }
     print(f"# Benchmark {machine.get('date', '?')} — {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores")
     print(f"load average (1 min) during the run: min {min(loads):.1f}, median {statistics.median(loads):.1f}, max {max(loads):.1f}"
@@ -53,11 +60,11 @@ def main(path):
     print("PyTorch ran with /usr/bin/python3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that command only "
           f"(this machine sets them: {', '.join(machine.get('openblas_env_unset_for_pytorch', []))}).")
     print()
-    print("float64 matmul 2000×2000 (median wall): " + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
+    print("matmul 2000×2000 (median wall; kernel = NoPrior.LinearAlgebra.MatMul's AVX-512 kernel, libtorch = TorchSharp's oneMKL): " + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
     print()
     print("| step | setting (sizes) | implementation | ms/step (wall, median) | best ms/step | CPU ms/step | ratio to PyTorch | GFLOP/s | % of own matmul rate | peak RSS MB | processes |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    order = {"autograd": 0, "closedform": 1, "fused": 2}
+    order = {"autograd": 0, "closedform-libtorch": 1, "closedform": 2, "fused-libtorch": 3, "fused": 4}
     for kind in ("attack", "train"):
         for setting in SETTINGS:
             keys = sorted((k for k in groups if k[0] == kind and k[1] == setting),
@@ -72,11 +79,14 @@ def main(path):
                 wall, cpu, hwm = med(k, 0), med(k, 1), max(g[2] for g in groups[k])
                 name = {"pytorch": "PyTorch 1.13 + OpenBLAS, double backprop" if kind == "attack" else "PyTorch 1.13 + OpenBLAS, autograd"}.get(k[2])
                 if name is None:
+                    base = k[3].removesuffix("-libtorch")
                     name = {"autograd": "TorchSharp, Autograd path (double backprop)",
                             "closedform": ("TorchSharp, ClosedForm path + autograd" if kind == "attack" else "TorchSharp, GradientDescent.Train"),
-                            "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[k[3]]
-                name += f" {k[4]}"
-                peak = mm["pytorch float64"] if k[2] == "pytorch" else mm[f"torchsharp {k[4]}"]
+                            "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[base]
+                # Products recorded by autograd always run in libtorch; the others in the kernel unless "-libtorch".
+                kernel = kernel_path(kind, k[3])
+                name += f", {'AVX-512 kernel' if kernel else 'libtorch matmul'}, {k[4]}"
+                peak = mm["pytorch float64"] if k[2] == "pytorch" else mm[f"{'kernel' if kernel else 'libtorch'} {k[4]}"]
                 rate = f / (wall / 1e3) / 1e9
                 best = min(g[3] for g in groups[k])
                 print(f"| {kind} | {setting} ({sizes}) | {name} | {wall:.1f} | {best:.1f} | {cpu:.1f} | {wall / ref:.2f} | {rate:.1f} | "

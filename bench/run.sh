@@ -50,8 +50,8 @@ net() { measure "$cs" "$@"; }
 
 steps() { # kind setting -> steps per process
   case "$1/$2" in
-    attack/small) echo 40 ;; attack/reference) echo 4 ;;
-    train/small) echo 300 ;; train/reference) echo 6 ;;
+    attack/small) echo 400 ;; attack/reference) echo 5 ;;
+    train/small) echo 2000 ;; train/reference) echo 8 ;;
   esac
 }
 
@@ -63,16 +63,20 @@ for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds: $(uptime)" >&2
   py matmul - "$threads" 3
   net matmul - - float64 "$threads" 3
+  net matmul - kernel float64 "$threads" 3
   net matmul - - float32 "$threads" 3
+  net matmul - kernel float32 "$threads" 3
   for s in $settings; do
     a=$(steps attack "$s"); t=$(steps train "$s")
     # A/B interleaved: PyTorch, then each TorchSharp variant, then PyTorch again in the next round.
     py attack "$s" "$threads" "$a"
     net attack "$s" autograd float64 "$threads" "$a"
     net attack "$s" closedform float64 "$threads" "$a"
+    net attack "$s" fused-libtorch float64 "$threads" "$a"
     net attack "$s" fused float64 "$threads" "$a"
     net attack "$s" fused float32 "$threads" "$a"
     py train "$s" "$threads" "$t"
+    net train "$s" closedform-libtorch float64 "$threads" "$t"
     net train "$s" closedform float64 "$threads" "$t"
     net train "$s" closedform float32 "$threads" "$t"
   done

@@ -1,7 +1,8 @@
 // The C# side of bench/run.sh: one measurement per process, one JSON line on stdout.
 //   bench attack SETTING PATH DTYPE THREADS STEPS   PATH: autograd | closedform | fused | run
 //   bench train  SETTING PATH DTYPE THREADS STEPS   PATH: closedform (GradientDescent.Train)
-//   bench matmul - - float64 THREADS REPS           2000×2000 matmul
+//   bench matmul - PATH float64 THREADS REPS        2000×2000 matmul; PATH: - (libtorch) | kernel (NoPrior.LinearAlgebra.MatMul)
+//   A PATH ending in "-libtorch" (e.g. fused-libtorch) runs with MatMul.Enabled = false: every product in libtorch.
 //   bench accuracy SETTING - - THREADS STEPS        float32 vs float64: attack and training after STEPS steps
 // Sizes match bench/torch_bench.py.
 using System.Diagnostics;
@@ -9,6 +10,7 @@ using System.Globalization;
 using System.Text.Json;
 using NoPrior;
 using NoPrior.Attack;
+using NoPrior.LinearAlgebra;
 using NoPrior.Networks;
 using NoPrior.Training;
 using static TorchSharp.torch;
@@ -19,7 +21,8 @@ var settingsBySize = new Dictionary<string, (int[] Widths, int M, int N)>
     ["small"] = (new[] { 784, 400, 1 }, 40, 40),
     ["reference"] = (new[] { 784, 1000, 1000, 1 }, 1000, 500),
 };
-string kind = args[0], setting = args[1], path = args[2], dtypeName = args[3];
+string kind = args[0], setting = args[1], pathArg = args[2], path = pathArg, dtypeName = args[3];
+if (path.EndsWith("-libtorch")) { MatMul.Enabled = false; path = path[..^"-libtorch".Length]; }
 int threads = int.Parse(args[4]), steps = int.Parse(args[5]);
 torch.set_num_threads(threads);
 // Parallelism.ForStep must not override the requested thread count in the bench.
@@ -30,9 +33,11 @@ Progress.SinkFactory = (_, _) => new NullSink();
 
 var result = new Dictionary<string, object?>
 {
-    ["impl"] = "torchsharp", ["kind"] = kind, ["setting"] = setting, ["path"] = path, ["dtype"] = dtypeName,
-    ["threads"] = torch.get_num_threads(),
+    ["impl"] = "torchsharp", ["kind"] = kind, ["setting"] = setting, ["path"] = pathArg, ["dtype"] = dtypeName,
+    ["threads"] = torch.get_num_threads(), ["matmul_backend"] = MatMul.Backend,
 };
+// Untimed steps first, as in torch_bench.py (WARMUP): page faults, allocator growth and JIT tiering.
+const int Warmup = 2;
 var times = new List<double>();
 var cpu = new List<double>();
 double CpuMs() => Environment.CpuUsage.TotalTime.TotalMilliseconds;
@@ -44,8 +49,9 @@ switch (kind)
     {
         using var a = torch.randn(2000, 2000, dtype: dtype);
         using var b = torch.randn(2000, 2000, dtype: dtype);
-        a.matmul(b).Dispose();
-        for (int i = 0; i < steps; i++) { double c0 = CpuMs(); var t = Stopwatch.StartNew(); a.matmul(b).Dispose(); times.Add(t.Elapsed.TotalMilliseconds); cpu.Add(CpuMs() - c0); }
+        Func<Tensor> product = path == "kernel" ? () => MatMul.Product(a, b) : () => a.matmul(b);
+        product().Dispose();
+        for (int i = 0; i < steps; i++) { double c0 = CpuMs(); var t = Stopwatch.StartNew(); product().Dispose(); times.Add(t.Elapsed.TotalMilliseconds); cpu.Add(CpuMs() - c0); }
         break;
     }
     case "attack":
@@ -70,7 +76,9 @@ switch (kind)
         using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 2 == 0 ? -1.0 : 1.0).ToArray()).to(dtype);
         Tensor? mX = null, mL = null;
         double thetaNorm = net.Norm();
-        for (int t = 0; t < steps; t++)
+        // The thread split ReconstructionAttack.Run uses (see Parallelism.ForStep).
+        using var threadScope = Parallelism.ForStep(AttackGradient.FlopsPerStep(widths, m), kernelProducts: path == "fused" && MatMul.RunsInKernel(net.Device, net.DType));
+        for (int t = 0; t < steps + Warmup; t++)
         {
             double c0 = CpuMs();
             var clock = Stopwatch.StartNew();
@@ -96,6 +104,7 @@ switch (kind)
                 X.add_(mX, alpha: -0.031);
                 lam.add_(mL!, alpha: -1e-4);
             }
+            if (t < Warmup) continue;
             times.Add(clock.Elapsed.TotalMilliseconds);
             cpu.Add(CpuMs() - c0);
         }
@@ -110,7 +119,7 @@ switch (kind)
         using var y = torch.tensor(Enumerable.Range(0, n).Select(k => k % 2 == 0 ? -1.0 : 1.0).ToArray());
         using var data = new LabelledSet(X, y);
         // One warm-up run, then the timed one; per-step time = total / steps (Train logs the loss every step, as PyTorch's .item()).
-        GradientDescent.Train(net, data, new TrainingSettings(1, 0.01, LogEvery: 1_000_000)).Dispose();
+        GradientDescent.Train(net, data, new TrainingSettings(Warmup, 0.01, LogEvery: 1_000_000)).Dispose();
         double c0 = CpuMs();
         var clock = Stopwatch.StartNew();
         using var run = GradientDescent.Train(net, data, new TrainingSettings(steps, 0.01, LogEvery: 1_000_000));
