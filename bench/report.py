@@ -78,14 +78,16 @@ def main(path):
             for k in keys:
                 wall, cpu, hwm = med(k, 0), med(k, 1), max(g[2] for g in groups[k])
                 name = {"pytorch": "PyTorch 1.13 + OpenBLAS, double backprop" if kind == "attack" else "PyTorch 1.13 + OpenBLAS, autograd"}.get(k[2])
+                kernel = False
                 if name is None:
                     base = k[3].removesuffix("-libtorch")
                     name = {"autograd": "TorchSharp, Autograd path (double backprop)",
                             "closedform": ("TorchSharp, ClosedForm path + autograd" if kind == "attack" else "TorchSharp, GradientDescent.Train"),
                             "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[base]
-                # Products recorded by autograd always run in libtorch; the others in the kernel unless "-libtorch".
-                kernel = kernel_path(kind, k[3])
-                name += f", {'AVX-512 kernel' if kernel else 'libtorch matmul'}, {k[4]}"
+                    # Products recorded by autograd always run in libtorch; the others in the kernel unless "-libtorch".
+                    kernel = kernel_path(kind, k[3])
+                    name += f", {'AVX-512 kernel' if kernel else 'libtorch matmul'}"
+                name += f", {k[4]}"
                 peak = mm["pytorch float64"] if k[2] == "pytorch" else mm[f"{'kernel' if kernel else 'libtorch'} {k[4]}"]
                 rate = f / (wall / 1e3) / 1e9
                 best = min(g[3] for g in groups[k])

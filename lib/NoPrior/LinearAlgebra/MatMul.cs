@@ -11,6 +11,14 @@ namespace NoPrior.LinearAlgebra;
 /// <see cref="Enabled"/> = false) it is libtorch's own <c>mm</c>/<c>addmm</c>. Same shapes and semantics as
 /// <c>torch.mm</c>/<c>torch.addmm</c>; results agree with libtorch to rounding (~1e-15 relative in float64).
 /// </summary>
+/// <remarks>
+/// Threads: the kernel uses <see cref="Threads"/> (set by <see cref="Parallelism.ForStep"/> in the attack and training
+/// loops, which also put libtorch on one thread) or else libtorch's intra-op count. Called outside those loops right
+/// after a multi-threaded libtorch operation, the kernel shares the cores with libtorch's spin-waiting OpenMP workers for
+/// a few milliseconds: the result is the same, only slower.
+/// Determinism: results are bitwise identical for any thread count and from run to run (tested); oneMKL's are not
+/// guaranteed to be across thread counts.
+/// </remarks>
 public static class MatMul
 {
     /// <summary>Use the AVX-512 kernel where it applies (default true). Set false to compare with libtorch.</summary>
