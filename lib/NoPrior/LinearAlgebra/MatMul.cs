@@ -92,6 +92,12 @@ public static class MatMul
     public static Tensor AddProductInPlace(Tensor c, Tensor a, Tensor b, double beta = 1, double alpha = 1)
     {
         var (m, k, n) = Check(a, b, c);
+        if (UseKernel(a, b, c, m, k, n) && (Overlaps(c, a) || Overlaps(c, b)))
+        {
+            // c is also a factor (e.g. c ← c + c·b): the kernel would read values it has already overwritten.
+            using var product = Product(a, b);
+            return c.mul_(beta).add_(product, alpha: alpha);
+        }
         if (!UseKernel(a, b, c, m, k, n) || c.stride(1) != 1 || c.stride(0) < n)
         {
             if (ExactInFloat(beta) && ExactInFloat(alpha)) return c.addmm_(a, b, beta: (float)beta, alpha: (float)alpha);
@@ -134,6 +140,20 @@ public static class MatMul
         // The kernel records no autograd history: products that autograd must see stay in libtorch.
         if (torch.is_grad_enabled() && (a.requires_grad || b.requires_grad || (c?.requires_grad ?? false))) return false;
         return true;
+    }
+
+    /// <summary>Whether the memory spans of two CPU matrices intersect (conservatively: their address ranges).</summary>
+    static bool Overlaps(Tensor x, Tensor y)
+    {
+        static (long Start, long End) Span(Tensor t)
+        {
+            long start = Data(t).ToInt64();
+            long last = (t.shape[0] - 1) * t.stride(0) + (t.shape[1] - 1) * t.stride(1);
+            return (start, start + (last + 1) * t.element_size());
+        }
+        var (xs, xe) = Span(x);
+        var (ys, ye) = Span(y);
+        return xs < ye && ys < xe;
     }
 
     static unsafe void Run(Tensor c, Tensor a, Tensor b, double beta, double alpha, long m, long k, long n)
