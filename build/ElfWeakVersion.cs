@@ -8,7 +8,9 @@
 // The edit is a 2-byte change to vna_flags in .gnu.version_r; applying it twice changes nothing.
 //
 // This file is compiled twice: as an MSBuild inline task (build/TorchSharpLoadFix.targets) and into
-// the unit tests (tests/NoPrior.Tests), which check it on synthetic ELF files.
+// the unit tests (tests/NoPrior.Tests/ElfWeakVersionTests.cs), which check it on a copy of the package's own
+// libLibTorchSharp.so, including through a hard link. Careful when editing: the build runs this code on output
+// files that are hard links into the NuGet cache (Directory.Build.props), so a write in place would edit the cache.
 #nullable enable
 using System;
 using System.IO;
@@ -32,11 +34,18 @@ namespace NoPrior.Build
             var (result, flagOffset) = Find(elf, version);
             if (result != Result.Patched) return result;
             ushort flags = BitConverter.ToUInt16(elf, flagOffset);
-            using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
+            // Patch a private copy and put it in place: the build links NuGet's files into the output folders
+            // (Directory.Build.props, CreateHardLinksFor…), and writing through such a link would edit the package
+            // cache. File.Copy keeps the file mode.
+            string tmp = path + ".noprior-patch";
+            File.Copy(path, tmp, true);
+            using (var fs = new FileStream(tmp, FileMode.Open, FileAccess.Write))
             {
                 fs.Seek(flagOffset, SeekOrigin.Begin);
                 fs.Write(BitConverter.GetBytes((ushort)(flags | VerFlgWeak)), 0, 2);
             }
+            File.Delete(path);
+            File.Move(tmp, path);
             return Result.Patched;
         }
 
