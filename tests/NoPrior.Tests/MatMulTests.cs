@@ -116,6 +116,20 @@ public class MatMulTests
         MatMul.AddProductInPlace(c, a, b, beta: 0, alpha: 1);
         using var want = LibtorchProduct(a, b);
         Assert.True(ScaledError(c, want, a, b) <= 1e-14);
+        // The same through the paths that update c in libtorch: c with non-unit row stride (a transposed view), and
+        // the libtorch fallback with an α that float32 cannot hold.
+        using var cT = torch.full(24, 32, double.NaN, dtype: ScalarType.Float64).t();
+        MatMul.AddProductInPlace(cT, a, b, beta: 0, alpha: 1);
+        Assert.True(ScaledError(cT, want, a, b) <= 1e-14, $"strided accumulator: error {ScaledError(cT, want, a, b):E2}");
+        using var d = torch.full(32, 24, double.NaN, dtype: ScalarType.Float64);
+        MatMul.Enabled = false;
+        try
+        {
+            using var made = MatMul.AddProduct(d, a, b, beta: 0, alpha: 0.1);
+            using var want01 = want * 0.1;
+            Assert.True(ScaledError(made, want01, a, b) <= 1e-14, $"libtorch fallback: error {ScaledError(made, want01, a, b):E2}");
+        }
+        finally { MatMul.Enabled = true; }
     }
 
     [Fact]

@@ -76,13 +76,7 @@ public static class MatMul
     public static Tensor AddProduct(Tensor c, Tensor a, Tensor b, double beta = 1, double alpha = 1)
     {
         var (m, k, n) = Check(a, b, c);
-        if (!UseKernel(a, b, c, m, k, n))
-        {
-            // TorchSharp passes addmm's β and α as float32: use it only when that is exact.
-            if (ExactInFloat(beta) && ExactInFloat(alpha)) return torch.addmm(c, a, b, beta: (float)beta, alpha: (float)alpha);
-            using var ab = a.mm(b);
-            return c.mul(beta).add_(ab, alpha: alpha);
-        }
+        if (!UseKernel(a, b, c, m, k, n)) return LibtorchAddmm(c, a, b, beta, alpha, inPlace: false);
         var result = torch.empty(m, n, dtype: c.dtype, device: c.device).copy_(c);
         Run(result, a, b, beta, alpha, m, k, n);
         return result;
@@ -92,20 +86,34 @@ public static class MatMul
     public static Tensor AddProductInPlace(Tensor c, Tensor a, Tensor b, double beta = 1, double alpha = 1)
     {
         var (m, k, n) = Check(a, b, c);
-        if (UseKernel(a, b, c, m, k, n) && (Overlaps(c, a) || Overlaps(c, b)))
+        if (!UseKernel(a, b, c, m, k, n)) return LibtorchAddmm(c, a, b, beta, alpha, inPlace: true);
+        if (Overlaps(c, a) || Overlaps(c, b) || c.stride(1) != 1 || c.stride(0) < n)
         {
-            // c is also a factor (e.g. c ← c + c·b): the kernel would read values it has already overwritten.
+            // c is also a factor (the kernel would read values it has already overwritten), or its rows are not
+            // unit-stride: the product in the kernel, the update in libtorch.
             using var product = Product(a, b);
-            return c.mul_(beta).add_(product, alpha: alpha);
-        }
-        if (!UseKernel(a, b, c, m, k, n) || c.stride(1) != 1 || c.stride(0) < n)
-        {
-            if (ExactInFloat(beta) && ExactInFloat(alpha)) return c.addmm_(a, b, beta: (float)beta, alpha: (float)alpha);
-            using var ab = a.mm(b);
-            return c.mul_(beta).add_(ab, alpha: alpha);
+            return Accumulate(c, product, beta, alpha, inPlace: true);
         }
         Run(c, a, b, beta, alpha, m, k, n);
         return c;
+    }
+
+    /// <summary>β·c + α·a·b in libtorch. TorchSharp passes addmm's β and α as float32, so addmm only when that is exact.</summary>
+    static Tensor LibtorchAddmm(Tensor c, Tensor a, Tensor b, double beta, double alpha, bool inPlace)
+    {
+        if (ExactInFloat(beta) && ExactInFloat(alpha))
+            return inPlace ? c.addmm_(a, b, beta: (float)beta, alpha: (float)alpha) : torch.addmm(c, a, b, beta: (float)beta, alpha: (float)alpha);
+        using var product = a.mm(b);
+        return Accumulate(c, product, beta, alpha, inPlace);
+    }
+
+    /// <summary>β·c + α·product; with β = 0, c is overwritten (NaNs in it do not propagate), as in BLAS.</summary>
+    static Tensor Accumulate(Tensor c, Tensor product, double beta, double alpha, bool inPlace)
+    {
+        var target = inPlace ? c : torch.empty_like(c);
+        if (beta == 0) return target.copy_(product).mul_(alpha);
+        if (!inPlace) target.copy_(c);
+        return target.mul_(beta).add_(product, alpha: alpha);
     }
 
     static bool ExactInFloat(double v) => (double)(float)v == v;
@@ -130,9 +138,7 @@ public static class MatMul
 
     static bool UseKernel(Tensor a, Tensor b, Tensor? c, long m, long k, long n)
     {
-        if (!KernelActive) return false;
-        if (a.device.type != DeviceType.CPU) return false;
-        if (a.dtype != ScalarType.Float64 && a.dtype != ScalarType.Float32) return false;
+        if (!RunsInKernel(a.device, a.dtype)) return false;
         if ((double)m * n * k < MinMultiplyAdds) return false;
         // Matrix-vector-like products (a side below 16) are memory-bound; the 8 × 24 tiles would mostly be padding.
         if (m < MinSide || n < MinSide) return false;
