@@ -50,9 +50,16 @@ public class LinearRegionTests
             using var x = TestData.Randn(100 * seed + trial, widths[0]);
             using var nu = TestData.Randn(200 * seed + trial, widths[0]);
             var iv = LinearRegion.PatternPreservingInterval(net, x, nu);
-            Assert.True(double.IsFinite(iv.Forward) && double.IsFinite(iv.Backward));
             foreach (var (t, sign) in new[] { (iv.Forward, 1.0), (iv.Backward, -1.0) })
             {
+                if (double.IsPositiveInfinity(t))
+                {
+                    // No unit ever switches along this half-ray (every unit's pre-activation moves away from 0): then
+                    // the pattern must hold arbitrarily far out.
+                    using var far = x + nu * (sign * 1e8);
+                    Assert.True(LinearRegion.SamePattern(net, x, far), $"trial {trial}: infinite interval but the pattern changed by t = 1e8");
+                    continue;
+                }
                 using var inside = x + nu * (sign * (1 - 1e-6) * t);
                 using var outside = x + nu * (sign * (1 + 1e-6) * t);
                 Assert.True(LinearRegion.SamePattern(net, x, inside), $"trial {trial}: (1 − 1e-6)·{t} changed the pattern");

@@ -117,6 +117,13 @@ public sealed class AttackLossTerms : IDisposable
     public void Dispose() { Total.Dispose(); Stationary.Dispose(); Lambda.Dispose(); Prior.Dispose(); }
 }
 
+/// <summary>The stationarity residual of one weight layer k (0 = first).</summary>
+/// <param name="Layer">k, input side first (<c>layers.{k}.weight</c>).</param>
+/// <param name="Residual">‖W_k − G_k‖², G_k = (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x_j).</param>
+/// <param name="WeightNormSquared">‖W_k‖²: the residual when G_k = 0.</param>
+/// <param name="SumNormSquared">‖G_k‖².</param>
+public sealed record LayerStationarity(int Layer, double Residual, double WeightNormSquared, double SumNormSquared);
+
 /// <summary>The attack's loss terms at one point.</summary>
 /// <param name="Total">L = w_stat·L_stationary + w_λ·L_λ + w_prior·L_prior.</param>
 /// <param name="Stationary">L_stationary = Σ_layers ‖W_k − (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x'_j)‖².</param>
@@ -126,12 +133,12 @@ public sealed class AttackLossTerms : IDisposable
 public sealed record AttackLossValues(double Total, double Stationary, double Lambda, double Prior, double RelativeStationary);
 
 /// <summary>
-/// The objective of the reconstruction attack of Haim et al. (2022) as analysed in PAPER §2:
+/// The objective of the reconstruction attack of Haim et al. (2022) as the paper analyses it:
 /// <c>L = w_stat·L_stationary + w_λ·L_λ + w_prior·L_prior</c> with
 /// <c>L_stationary = Σ_layers ‖W_k − (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x'_j)‖²</c> (squared, not normalised, 1/m inside as in the
 /// reference), <c>L_λ = c·Σ_j relu(λ_min − λ_j)²</c> (c = 5 in the reference) and L_prior from <see cref="CandidatePrior"/>.
 /// Φ̃ is the network with the modified ReLU (value ReLU, derivative sigmoid(α h)), <see cref="Activation.Modified"/>.
-/// Because of the 1/m inside, the attack's λ_j correspond to m·λ_j of the KKT conditions (PAPER §1).
+/// Because of the 1/m inside, the attack's λ_j correspond to m·λ_j of the KKT conditions.
 /// </summary>
 public sealed record AttackObjective
 {
@@ -151,6 +158,13 @@ public sealed record AttackObjective
     public CandidatePrior Prior { get; init; } = CandidatePrior.Box();
     /// <summary>How the stationarity sum is computed.</summary>
     public StationarityPath Path { get; init; } = StationarityPath.ClosedForm;
+    /// <summary>Evaluate ∇_θΦ with the plain ReLU (derivative 1[h &gt; 0]) instead of the modified one: the objective as the KKT
+    /// conditions state it, for scoring a set (e.g. the truth) without the α-smoothing. For evaluation only: the attack
+    /// itself needs the modified ReLU, and <see cref="ReconstructionAttack.Run"/> refuses this.</summary>
+    public bool PlainRelu { get; init; }
+
+    /// <summary>The activation whose derivative forms ∇_θΦ̃: modified ReLU with slope α, or the plain ReLU.</summary>
+    public Activation StationarityActivation => PlainRelu ? Activation.Relu : Activation.Modified(Alpha);
 
     /// <summary>Reference objective (box prior on).</summary>
     public static AttackObjective Reference { get; } = new();
@@ -186,7 +200,7 @@ public sealed record AttackObjective
         Tensor zero = torch.zeros(Array.Empty<long>(), dtype: net.DType, device: net.Device);
         // c_j = λ_j y_j / m: the reference divides the sum by m, so its λ is m times the KKT multiplier.
         var c = lam * yy / (double)m;
-        var stat = StationaryWeight > 0 ? Stationarity(net, Xc, c, Alpha, Path) : zero;
+        var stat = StationaryWeight > 0 ? Stationarity(net, Xc, c, StationarityActivation, Path) : zero;
         var lamPen = LambdaWeight > 0 ? LambdaPenaltyCoefficient * nn.functional.relu(LambdaMin - lam).square().sum() : zero;
         var prior = PriorWeight > 0 ? Prior.Penalty(Xc) : zero;
         var total = StationaryWeight * stat + LambdaWeight * lamPen + PriorWeight * prior;
@@ -205,7 +219,29 @@ public sealed record AttackObjective
     /// attack step (<see cref="ReconstructionAttack.Run"/> uses it for <see cref="StationarityPath.ClosedForm"/>).
     /// The returned tensors carry no autograd history; X and λ need not require grad.</summary>
     public AttackLossGradient ValueAndGradient(HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
-        => AttackGradient.Compute(this, net, X, y, lambda);
+        => PlainRelu ? throw new InvalidOperationException("The plain-ReLU objective is for evaluation only (its derivative in x is 0 through every kink); attack with the modified ReLU.")
+            : AttackGradient.Compute(this, net, X, y, lambda);
+
+    /// <summary>
+    /// The stationarity term split per weight layer k at a weighted set (λ as the attack's, i.e. m·λ_KKT):
+    /// ‖W_k − (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x_j)‖², beside ‖W_k‖². Their sum over k is L_stationary. Tells where a final loss
+    /// level comes from (e.g. a layer whose sum stays near 0, leaving ‖W_k‖² as the residual).
+    /// </summary>
+    public IReadOnlyList<LayerStationarity> StationarityByLayer(HomogeneousMlp net, LabelledSet set)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(set);
+        if (set.Lambda is null) throw new ArgumentException("The set needs multipliers λ (fit them first).", nameof(set));
+        Validate();
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var X = CheckCandidates(net, set.X);
+        var c = set.Lambda.to(net.DType, net.Device) * set.Y.to(net.DType, net.Device) / (double)set.Count;
+        using var g = ParameterGradients.Compute(net, X, activation: StationarityActivation);
+        var sums = g.WeightedSum(c);
+        return Enumerable.Range(0, net.Depth).Select(k => new LayerStationarity(k,
+            (net.Weights[k] - sums[k]).square().sum().ToDouble(), net.Weights[k].square().sum().ToDouble(), sums[k].square().sum().ToDouble())).ToArray();
+    }
 
     /// <summary>The loss values (no autograd) at a labelled, weighted set, e.g. the true training set with λ = m·λ_KKT,
     /// a far-away KKT set or the attack's output — the objective an attacker can compute.</summary>
@@ -222,9 +258,12 @@ public sealed record AttackObjective
     /// The weights are constants here: the attacker optimises X and λ only.
     /// </summary>
     public static Tensor Stationarity(HomogeneousMlp net, Tensor X, Tensor c, double alpha, StationarityPath path)
+        => Stationarity(net, X, c, Activation.Modified(alpha), path);
+
+    /// <summary>As above with an explicit activation (<see cref="StationarityActivation"/>).</summary>
+    public static Tensor Stationarity(HomogeneousMlp net, Tensor X, Tensor c, Activation act, StationarityPath path)
     {
         using var scope = torch.NewDisposeScope();
-        var act = Activation.Modified(alpha);
         Tensor[] sums;
         if (path == StationarityPath.ClosedForm)
         {

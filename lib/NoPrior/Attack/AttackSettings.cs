@@ -7,7 +7,7 @@ public enum CandidateInitKind
 {
     /// <summary>x' = s·g, g ~ N(0, I) (reference; s log-uniform in [1e-6, 0.1] in its sweep).</summary>
     Gaussian,
-    /// <summary>x' = r·g/‖g‖, uniform on the sphere of radius r (PAPER §3, Experiment A: r ∈ {0.1, 1, 10}).</summary>
+    /// <summary>x' = r·g/‖g‖, uniform on the sphere of radius r (the paper's Experiment A: r ∈ {0.1, 1, 10}).</summary>
     Sphere,
 }
 
@@ -108,6 +108,7 @@ public sealed record AttackSettings
         if (Objective is null) throw new ArgumentNullException(nameof(Objective));
         if (Init is null) throw new ArgumentNullException(nameof(Init));
         Objective.Validate();
+        if (Objective.PlainRelu) throw new ArgumentException("The attack needs the modified ReLU (Objective.PlainRelu is for evaluating the objective only).", nameof(Objective));
     }
 
     /// <summary>The labels actually used: <see cref="Labels"/> or the reference's half −1, half +1, as float64 on the CPU.</summary>

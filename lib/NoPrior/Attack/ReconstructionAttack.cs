@@ -24,6 +24,8 @@ public sealed class AttackResult : IDisposable
     /// <summary>Final candidates x'_k with their fixed labels and learned multipliers λ_k (CPU, float64).
     /// The λ are the attack's, i.e. m times the KKT multipliers (the loss has 1/m inside).</summary>
     public required LabelledSet Candidates { get; init; }
+    /// <summary>The candidates and multipliers the run started from (CPU, float64): the "init" baseline of the evaluation.</summary>
+    public required LabelledSet InitialCandidates { get; init; }
     /// <summary>The loss terms at the final candidates.</summary>
     public required AttackLossValues FinalLoss { get; init; }
     /// <summary>Loss history, one row per recorded step: step, total, stationary, lambda, prior, relative_stationary.
@@ -41,11 +43,11 @@ public sealed class AttackResult : IDisposable
     /// <summary>Mean wall-clock time per step.</summary>
     public TimeSpan TimePerStep => StepsDone > 0 ? Elapsed / StepsDone : TimeSpan.Zero;
 
-    public void Dispose() { Candidates.Dispose(); foreach (var s in Snapshots) s.Dispose(); }
+    public void Dispose() { Candidates.Dispose(); InitialCandidates.Dispose(); foreach (var s in Snapshots) s.Dispose(); }
 }
 
 /// <summary>
-/// The reconstruction attack of Haim et al. (2022) (PAPER §2): starting from random candidates x'_k with fixed labels y'_k and
+/// The reconstruction attack of Haim et al. (2022), the attack the paper analyses: starting from random candidates x'_k with fixed labels y'_k and
 /// multipliers λ_k, minimise <see cref="AttackObjective"/> L(X, λ) by gradient steps on X and λ, so that the published
 /// weights θ look stationary for the candidate set: θ ≈ (1/m) Σ_k λ_k y_k ∇_θΦ̃(x'_k). Every decision inside a run
 /// (stopping, the returned iterate) uses only the attacker's loss.
@@ -53,7 +55,9 @@ public sealed class AttackResult : IDisposable
 public static class ReconstructionAttack
 {
     /// <summary>Runs the attack on <paramref name="net"/> (any <see cref="HomogeneousMlp"/>, e.g. one loaded from safetensors).
-    /// Tensors live on the network's device and dtype; the initialisation is drawn on the CPU from <see cref="AttackSettings.Seed"/>.</summary>
+    /// Tensors live on the network's device and dtype; the initialisation is drawn on the CPU from the
+    /// <see cref="RandomRole.AttackInit"/> stream of <see cref="AttackSettings.Seed"/>, so it is unrelated to data or weights
+    /// drawn with the same seed.</summary>
     public static AttackResult Run(HomogeneousMlp net, AttackSettings settings)
     {
         ArgumentNullException.ThrowIfNull(net);
@@ -64,7 +68,7 @@ public static class ReconstructionAttack
         long d = net.InputDim;
         double thetaNorm = net.Norm();
 
-        using var gen = new Generator((ulong)settings.Seed);
+        using var gen = RandomStreams.Generator(RandomRole.AttackInit, settings.Seed);
         using var yCpu = settings.ResolveLabels();
         using var x0 = settings.Init.Draw(m, d, gen);
         using var l0 = settings.InitialLambda is { } li ? CheckLambda(li, m) : torch.rand(m, dtype: ScalarType.Float64, generator: gen);
@@ -97,7 +101,7 @@ public static class ReconstructionAttack
             // One read-back per step: needed for history, stopping and progress; on the CPU it costs microseconds.
             var values = current.ToValues(thetaNorm);
             if (!double.IsFinite(values.Total))
-                throw new InvalidOperationException($"The attack loss became {values.Total} at step {t}; lower the learning rate (x: {settings.LearningRateX}, λ: {settings.LearningRateLambda}).");
+                throw new AttackDivergedException(t, values.Total, settings);
             bool last = t == settings.Steps || (settings.StopBelowLoss > 0 && values.Total < settings.StopBelowLoss);
             if (t % settings.HistoryInterval == 0 || last) Record(t, values);
             if (settings.SnapshotInterval > 0 && (t % settings.SnapshotInterval == 0 || last))
@@ -124,6 +128,7 @@ public static class ReconstructionAttack
         return new AttackResult
         {
             Candidates = ToSet(X, yCpu, lam),
+            InitialCandidates = new LabelledSet(x0, yCpu, l0),
             FinalLoss = finalValues,
             History = history,
             Snapshots = snapshots,
@@ -210,4 +215,12 @@ public static class ReconstructionAttack
 
         public void Dispose() { foreach (var t in _m.Concat(_v)) t?.Dispose(); }
     }
+}
+
+/// <summary>The attack's loss became non-finite: the learning rate is too large for this network and initialisation.</summary>
+public sealed class AttackDivergedException(int step, double loss, AttackSettings settings)
+    : InvalidOperationException($"The attack loss became {loss} at step {step}; lower the learning rate (x: {settings.LearningRateX}, λ: {settings.LearningRateLambda}).")
+{
+    /// <summary>The step at which the loss stopped being finite.</summary>
+    public int Step { get; } = step;
 }

@@ -9,12 +9,24 @@ namespace NoPrior.Data;
 /// </summary>
 public sealed class ImageDataset : IDisposable
 {
+    readonly Func<long, ImageDataset>? _fresh;
+
     internal ImageDataset(LabelledSet set, int[] classes, int[] sourceRows, Tensor mean, bool meanSubtracted,
-        string[] classNames, int[] positiveClasses, int[] negativeClasses, string description)
+        string[] classNames, int[] positiveClasses, int[] negativeClasses, string description, Func<long, ImageDataset>? fresh)
     {
         Set = set; Classes = classes; SourceRows = sourceRows; Mean = mean; MeanSubtracted = meanSubtracted;
         ClassNames = classNames; PositiveClasses = positiveClasses; NegativeClasses = negativeClasses; Description = description;
+        _fresh = fresh;
     }
+
+    /// <summary>
+    /// A fresh sample: as many images of each class as this set has, drawn (from the <see cref="RandomRole.FreshSample"/>
+    /// stream of <paramref name="seed"/>) among the committed images this set did not use, in this set's coordinates (the
+    /// same <see cref="Mean"/> subtracted). The network never saw them: they are the evaluation's yardstick (Cohen et al.
+    /// 2024). Needs at most half of the committed images per class in the training set.
+    /// </summary>
+    public ImageDataset FreshSample(long seed) => _fresh is { } f ? f(seed)
+        : throw new InvalidOperationException("This set is itself a fresh sample; draw fresh samples from the training set.");
 
     /// <summary>The labelled set: X [m, 784] float64, Y [m] with +1 for <see cref="PositiveClasses"/> and −1 otherwise.</summary>
     public LabelledSet Set { get; }

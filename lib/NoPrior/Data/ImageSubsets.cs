@@ -72,8 +72,38 @@ internal static class ImageSubsets
         string description = $"{datasetName}: +1 = {{{Names(positive)}}}, −1 = {{{Names(negative)}}}, {perClass} per class " +
             $"({(seed is { } sd ? $"seeded choice, seed {sd}" : "first in file order")}), m = {m}, d = {Pixels}, pixels k/255 ∈ [0, 1]" +
             (subtractMean ? ", per-pixel mean of the subset subtracted" : "");
-        return new ImageDataset(set, classes, rows.ToArray(), mean, subtractMean, classNames,
-            positive.Order().ToArray(), negative.Order().ToArray(), description);
+        var chosenRows = rows.ToArray();
+        // A fresh sample: the same classes and count, drawn from the rows the training set did not use, in the training
+        // set's coordinates (its mean subtracted), so the network never saw it and it is directly comparable.
+        ImageDataset Fresh(long freshSeed)
+        {
+            var freshRows = new List<int>();
+            foreach (int c in positive.Concat(negative).Order())
+            {
+                var unused = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c && !chosenRows.Contains(i)).ToArray();
+                if (unused.Length < perClass)
+                    throw new InvalidOperationException($"A fresh sample of {perClass} images of class {classNames[c]} needs {perClass} images the training set did not use; the committed {datasetName} subset has {unused.Length} left ({PerClassStored} per class). Use perClass ≤ {PerClassStored / 2}.");
+                freshRows.AddRange(SplitMix64.Permute(unused, (long)RandomStreams.DerivedSeed(RandomRole.FreshSample, freshSeed), c).Take(perClass).Order());
+            }
+            var fx = new double[freshRows.Count * Pixels];
+            var fy = new double[freshRows.Count];
+            var fc = new int[freshRows.Count];
+            for (int r = 0; r < freshRows.Count; r++)
+            {
+                int src = freshRows[r];
+                for (int p = 0; p < Pixels; p++) fx[r * Pixels + p] = pixels[src * Pixels + p] / 255.0;
+                fc[r] = labels[src];
+                fy[r] = positive.Contains(labels[src]) ? 1.0 : -1.0;
+            }
+            using var FX = torch.tensor(fx, new long[] { freshRows.Count, Pixels }, dtype: ScalarType.Float64);
+            using var FY = torch.tensor(fy, dtype: ScalarType.Float64);
+            using var fcentred = FX - mean;
+            return new ImageDataset(new LabelledSet(fcentred, FY), fc, freshRows.ToArray(), mean.clone(), subtractMean, classNames,
+                positive.Order().ToArray(), negative.Order().ToArray(),
+                $"fresh sample of {datasetName} (images the training set did not use, seed {freshSeed}), {perClass} per class, in the training set's coordinates", null);
+        }
+        return new ImageDataset(set, classes, chosenRows, mean, subtractMean, classNames,
+            positive.Order().ToArray(), negative.Order().ToArray(), description, Fresh);
     }
 
     static void ValidateGroups(int[] positive, int[] negative, string[] classNames)

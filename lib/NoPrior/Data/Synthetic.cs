@@ -26,8 +26,9 @@ public sealed record NearSubspaceData(LabelledSet Set, Tensor Basis, Tensor Comp
 }
 
 /// <summary>
-/// Seeded float64 synthetic data sets. Every generator draws from a CPU <see cref="Generator"/> seeded with
-/// <c>seed</c>, so the same arguments give the same numbers.
+/// Seeded float64 synthetic data sets. Every generator draws from the <see cref="RandomRole.Data"/> stream of
+/// <c>seed</c> (<see cref="RandomStreams"/>), so the same arguments give the same numbers and the same seed given to a
+/// network or an attack draws something unrelated.
 /// </summary>
 public static class Synthetic
 {
@@ -36,13 +37,19 @@ public static class Synthetic
     /// the sign of the first coordinate, y_i = sign(x_i1) (+1 in the probability-zero case x_i1 = 0).
     /// The paper uses n = 500, d = 784.
     /// </summary>
-    public static LabelledSet Sphere(int n, int d, long seed)
+    public static LabelledSet Sphere(int n, int d, long seed) => Sphere(n, d, seed, RandomRole.Data);
+
+    /// <summary>A fresh sample of <see cref="Sphere(int, int, long)"/>'s distribution: n more points from the
+    /// <see cref="RandomRole.FreshSample"/> stream of <paramref name="seed"/>, unrelated to the training points drawn with it.</summary>
+    public static LabelledSet SphereFreshSample(int n, int d, long seed) => Sphere(n, d, seed, RandomRole.FreshSample);
+
+    static LabelledSet Sphere(int n, int d, long seed, RandomRole role)
     {
         Positive(n, nameof(n)); Positive(d, nameof(d));
         Tensor x, y;
         using (var scope = torch.NewDisposeScope())
         {
-            using var gen = new Generator((ulong)seed);
+            using var gen = RandomStreams.Generator(role, seed);
             var g = torch.randn(n, d, dtype: ScalarType.Float64, generator: gen);
             x = (g / g.norm(1, keepdim: true)).MoveToOuterDisposeScope();
             y = SignLabels(x[.., 0]).MoveToOuterDisposeScope();
@@ -63,7 +70,7 @@ public static class Synthetic
         Tensor x, y, basis;
         using (var scope = torch.NewDisposeScope())
         {
-            using var gen = new Generator((ulong)seed);
+            using var gen = RandomStreams.Generator(RandomRole.Data, seed);
             basis = OrthonormalColumns(d, k, gen).MoveToOuterDisposeScope();
             var c = torch.randn(n, k, dtype: ScalarType.Float64, generator: gen);
             c = c / c.norm(1, keepdim: true);
@@ -92,7 +99,7 @@ public static class Synthetic
         Tensor x, y, basis, complement, sv;
         using (var scope = torch.NewDisposeScope())
         {
-            using var gen = new Generator((ulong)seed);
+            using var gen = RandomStreams.Generator(RandomRole.Data, seed);
             var q = OrthonormalColumns(d, r, gen);
             var c = torch.randn(n, k, dtype: ScalarType.Float64, generator: gen);
             c = c / c.norm(1, keepdim: true);
@@ -129,7 +136,7 @@ public static class Synthetic
         Tensor x, y;
         using (var scope = torch.NewDisposeScope())
         {
-            using var gen = new Generator((ulong)seed);
+            using var gen = RandomStreams.Generator(RandomRole.Data, seed);
             double a = 20 * Math.PI / 180, b = 110 * Math.PI / 180;
             var centres = torch.tensor(new[] { 2 * Math.Cos(a), 2 * Math.Sin(a), 2 * Math.Cos(b), 2 * Math.Sin(b) }, new long[] { 2, 2 }, dtype: ScalarType.Float64);
             var noise = torch.randn(2 * nPerClass, 2, dtype: ScalarType.Float64, generator: gen) * spread;

@@ -4,31 +4,34 @@ using static TorchSharp.torch;
 namespace NoPrior.Display;
 
 /// <summary>
-/// Image grids of attack output next to the training images it is compared with (PAPER §2 evaluation). Every image is
+/// Image grids of attack output next to the training images it is compared with (the evaluation of Haim et al. 2022). Every image is
 /// min–max scaled on its own, which is exactly how the reference evaluation scales a candidate before SSIM (a training
 /// image with pixels spanning [0, 1] is unchanged by it).
 /// </summary>
 public static class ReconstructionGrids
 {
     /// <summary>
-    /// Pairs (training image i, its matched candidate) from <paramref name="evaluation"/>, sorted by SSIM, best first;
-    /// captions give the training index and the SSIM. Pixels are rows [n, H·W] or images [n, H, W] in pixel space
-    /// (mean added back, e.g. <see cref="Data.ImageDataset.ToImages"/>). <paramref name="count"/> limits the pairs shown.
+    /// Pairs (training image i, its matched candidate) from <paramref name="result"/> (any <see cref="GoodRule"/>), sorted by
+    /// score, best first; captions give the training index, the score and whether the rule counts it as good. Pixels are rows
+    /// [n, H·W] or images [n, H, W] in pixel space (mean added back, e.g. <see cref="Data.ImageDataset.ToImages"/>).
+    /// <paramref name="count"/> limits the pairs shown.
     /// </summary>
-    public static ImageGrid NearestPairs(Tensor trainPixels, Tensor candidatePixels, EvaluationResult evaluation, int width = 28, int height = 28,
+    public static ImageGrid NearestPairs(Tensor trainPixels, Tensor candidatePixels, RuleResult result, int width = 28, int height = 28,
         int? count = null, int pairsPerRow = 5, string? title = null)
     {
-        int n = evaluation.SsimValues.Length;
+        int n = result.Scores.Length;
         if (trainPixels.shape[0] != n) throw new ArgumentException($"The evaluation has {n} training images but {trainPixels.shape[0]} were given.", nameof(trainPixels));
-        var order = Enumerable.Range(0, n).Where(i => evaluation.Match.Assignment[i] >= 0)
-            .OrderByDescending(i => evaluation.SsimValues[i]).Take(count ?? n).ToArray();
+        string score = result.Rule.Score == ScoreKind.Ssim ? "SSIM" : "cos";
+        var good = result.IsGood;
+        var order = Enumerable.Range(0, n).Where(i => result.Match.Assignment[i] >= 0)
+            .OrderByDescending(i => result.Scores[i]).Take(count ?? n).ToArray();
         using var train = trainPixels.reshape(n, -1);
         using var cand = candidatePixels.reshape(candidatePixels.shape[0], -1);
         var images = new List<IReadOnlyList<float>>(); var captions = new List<string>();
         foreach (int i in order)
         {
             images.Add(Row(train, i)); captions.Add($"train {i}");
-            images.Add(Row(cand, evaluation.Match.Assignment[i])); captions.Add($"SSIM {evaluation.SsimValues[i]:F2}");
+            images.Add(Row(cand, result.Match.Assignment[i])); captions.Add($"{score} {result.Scores[i]:F2}{(good[i] ? " ✓" : "")}");
         }
         return new ImageGrid(images, width, height, captions, columns: 2 * pairsPerRow, perImageScaling: true) { Title = title };
     }

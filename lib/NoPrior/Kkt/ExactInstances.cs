@@ -89,7 +89,7 @@ public static class ExactInstances
         coords = coords / coords.norm(1, keepdim: true);
         var embedded = torch.zeros(k, d, dtype: ScalarType.Float64);
         embedded.narrow(1, 0, k - 1).copy_(coords);
-        using var gen = new Generator((ulong)seed);
+        using var gen = RandomStreams.Generator(RandomRole.Data, seed);
         var (Q, _) = torch.linalg.qr(torch.randn(d, d, dtype: ScalarType.Float64, generator: gen));
         return embedded.matmul(Q.t()).contiguous().MoveToOuterDisposeScope();
     }
@@ -115,7 +115,7 @@ public static class ExactInstances
         using var scope = torch.NewDisposeScope();
         var M = directions.to(ScalarType.Float64);
         M = M / M.norm(1, keepdim: true);
-        using var gen = new Generator((ulong)seed);
+        using var gen = RandomStreams.Generator(RandomRole.Data, seed);
         var xs = new List<Tensor>(); var ys = new List<double>(); var ls = new List<Tensor>();
         var W = new List<Tensor>(); var v = new double[k];
         for (int j = 0; j < k; j++)
@@ -163,7 +163,7 @@ public static class ExactInstances
     /// <summary>A seeded random orthogonal d × d matrix (QR of a Gaussian matrix).</summary>
     public static Tensor RandomRotation(int d, long seed)
     {
-        using var A = torch.randn(new long[] { d, d }, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
+        using var A = torch.randn(new long[] { d, d }, dtype: ScalarType.Float64, generator: RandomStreams.Generator(RandomRole.Data, seed));
         var (Q, R) = torch.linalg.qr(A);
         R.Dispose();
         return Q;

@@ -16,7 +16,7 @@ public sealed record BlendResult(int[] Neighbours, double[] Weights, double Resi
 }
 
 /// <summary>
-/// "The merge lemma in the wild" (PAPER §3, Lemma 2 and Experiment B): merging same-pattern points of a KKT set gives
+/// "The merge lemma in the wild" (the paper's Lemma 2 and Experiment B): merging same-pattern points of a KKT set gives
 /// x_{1.5} = (λ_1 x_1 + λ_2 x_2)/(λ_1 + λ_2), so a reconstruction may be a non-negative blend of training images. This fits
 /// min_{w ≥ 0} ‖r − Tᵀw‖² over the k nearest training images T [k, d] (non-negative least squares).
 /// </summary>
@@ -34,9 +34,13 @@ public static class BlendFit
         var dist = (T - r.unsqueeze(0)).norm(1);
         var idx = dist.argsort().narrow(0, 0, k);
         var Tk = T.index_select(0, idx);
-        var G = ToArray(Tk.matmul(Tk.t()), k);
-        var b = Tk.matmul(r).data<double>().ToArray();
-        var w = Nnls(G, b);
+        var Gt = Tk.matmul(Tk.t());
+        var bt = Tk.matmul(r);
+        var solution = Kkt.Nnls.SolveGram(Gt, bt);
+        if (!solution.Converged) throw new InvalidOperationException("The non-negative least-squares blend fit did not converge.");
+        var w = solution.Lambda;
+        var G = new[,] { { Gt[0, 0].ToDouble() } };
+        var b = new[] { bt[0].ToDouble() };
         double rr = r.dot(r).ToDouble();
         // The residual is recomputed from the fitted image rather than from ‖r‖² − 2wᵀb + wᵀGw, which cancels badly
         // when the fit is nearly exact.
@@ -63,35 +67,4 @@ public static class BlendFit
             new PrimitiveDataFrameColumn<int>("effective_count", fits.Select(f => f.EffectiveCount())));
     }
 
-    /// <summary>min_{w ≥ 0} ½wᵀGw − bᵀw by cyclic coordinate descent (exact minimisation along each coordinate, then clip at 0).
-    /// For the small k used here this converges to the NNLS solution; stops when no weight moves by more than 1e-15 (relative).</summary>
-    public static double[] Nnls(double[,] G, double[] b, int maxSweeps = 100_000)
-    {
-        int k = b.Length;
-        var w = new double[k];
-        for (int sweep = 0; sweep < maxSweeps; sweep++)
-        {
-            double change = 0, scale = 0;
-            for (int i = 0; i < k; i++)
-            {
-                if (G[i, i] <= 0) continue;
-                double grad = -b[i];
-                for (int j = 0; j < k; j++) grad += G[i, j] * w[j];
-                double next = Math.Max(0, w[i] - grad / G[i, i]);
-                change = Math.Max(change, Math.Abs(next - w[i]));
-                scale = Math.Max(scale, Math.Abs(next));
-                w[i] = next;
-            }
-            if (change <= 1e-15 * Math.Max(scale, 1e-300)) break;
-        }
-        return w;
-    }
-
-    static double[,] ToArray(Tensor t, int k)
-    {
-        var flat = t.contiguous().data<double>().ToArray();
-        var r = new double[k, k];
-        Buffer.BlockCopy(flat, 0, r, 0, flat.Length * sizeof(double));
-        return r;
-    }
 }

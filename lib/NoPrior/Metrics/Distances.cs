@@ -9,6 +9,8 @@ public enum DistanceKind
     L2,
     /// <summary>1 − NCC(a, b), NCC the normalised cross-correlation (the reference's choice for CIFAR). Scale- and shift-invariant.</summary>
     NormalisedCrossCorrelation,
+    /// <summary>1 − cos(a, b): invariant to the scale of either row (not to a shift). A zero row has cosine 0 with everything.</summary>
+    Cosine,
 }
 
 /// <summary>Pairwise distance matrices between two sets of flattened images (rows).</summary>
@@ -42,19 +44,38 @@ public static class Distances
         return an.matmul(bn.t()).clamp(-1, 1).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The cost matrix for matching: ‖a_i − b_j‖ or 1 − NCC_ij.</summary>
+    /// <summary>cos_ij = ⟨a_i, b_j⟩ / (‖a_i‖ ‖b_j‖) ∈ [−1, 1], [n, m]. A zero row has no direction; its cosine is defined as 0.</summary>
+    public static Tensor Cosine(Tensor A, Tensor B)
+    {
+        var (a, b) = Check(A, B);
+        using var scope = torch.NewDisposeScope();
+        return Unit(a).matmul(Unit(b).t()).clamp(-1, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>D_ij = min_{c ≥ 0} ‖c·a_i − b_j‖ = ‖b_j‖·√(1 − max(cos_ij, 0)²): the distance from b_j to the ray through a_i,
+    /// i.e. after the best non-negative rescaling of a_i. [n, m].</summary>
+    public static Tensor ScaleInvariant(Tensor A, Tensor B)
+    {
+        var (a, b) = Check(A, B);
+        using var scope = torch.NewDisposeScope();
+        var cos = Cosine(a, b).clamp_min(0);
+        return (b.norm(1).unsqueeze(0) * (1 - cos.square()).clamp_min(0).sqrt()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The cost matrix for matching: ‖a_i − b_j‖, 1 − NCC_ij or 1 − cos_ij.</summary>
     public static Tensor Compute(Tensor A, Tensor B, DistanceKind kind)
     {
         if (kind == DistanceKind.L2) return L2(A, B);
-        using var ncc = NormalisedCrossCorrelation(A, B);
-        return 1 - ncc;
+        using var sim = kind == DistanceKind.Cosine ? Cosine(A, B) : NormalisedCrossCorrelation(A, B);
+        return 1 - sim;
     }
 
-    static Tensor Standardise(Tensor x)
+    static Tensor Standardise(Tensor x) => Unit(x - x.mean(new long[] { 1 }, keepdim: true));
+
+    static Tensor Unit(Tensor x)
     {
-        var c = x - x.mean(new long[] { 1 }, keepdim: true);
-        var norm = c.norm(1, keepdim: true);
-        return c / norm.clamp_min(1e-300) * norm.gt(0).to(x.dtype);
+        var norm = x.norm(1, keepdim: true);
+        return x / norm.clamp_min(1e-300) * norm.gt(0).to(x.dtype);
     }
 
     static (Tensor, Tensor) Check(Tensor A, Tensor B)

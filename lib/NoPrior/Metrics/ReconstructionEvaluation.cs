@@ -1,6 +1,3 @@
-using Microsoft.Data.Analysis;
-using NoPrior.Attack;
-using NoPrior.Networks;
 using static TorchSharp.torch;
 
 namespace NoPrior.Metrics;
@@ -11,140 +8,179 @@ public sealed record ImageShape(int Channels, int Height, int Width)
     public int Size => Channels * Height * Width;
     /// <summary>One-channel 28×28 (MNIST, Fashion-MNIST).</summary>
     public static ImageShape Mnist { get; } = new(1, 28, 28);
-    /// <summary>Three-channel 32×32 (CIFAR-10).</summary>
-    public static ImageShape Cifar { get; } = new(3, 32, 32);
-}
-
-/// <summary>Options of the reference evaluation.</summary>
-/// <param name="Distance">How nearest candidates are found (reference: NCC; L2 for MNIST).</param>
-/// <param name="Matching">Many-to-one (reference) or one-to-one.</param>
-/// <param name="Ssim">SSIM parameters (reference: 3×3 Gaussian window, σ 1.5, L = 1).</param>
-/// <param name="Threshold">A reconstruction counts as good at SSIM above this (reference 0.4).</param>
-public sealed record EvaluationOptions(DistanceKind Distance = DistanceKind.NormalisedCrossCorrelation,
-    MatchingKind Matching = MatchingKind.ManyToOne, SsimOptions? Ssim = null, double Threshold = 0.4)
-{
-    public static EvaluationOptions Reference { get; } = new();
-    public static EvaluationOptions ReferenceMnist { get; } = new(Distance: DistanceKind.L2);
-    public SsimOptions SsimOrDefault => Ssim ?? SsimOptions.Reference;
-}
-
-/// <summary>Per training image: its matched candidate, the distance and SSIM, plus the summary counts.</summary>
-public sealed class EvaluationResult
-{
-    /// <summary>Columns: train_index, candidate_index (−1 if unpaired), distance, ssim, dssim.</summary>
-    public required DataFrame PerTrainingPoint { get; init; }
-    /// <summary>The matching used.</summary>
-    public required MatchResult Match { get; init; }
-    /// <summary>SSIM per training image (NaN if unpaired).</summary>
-    public required double[] SsimValues { get; init; }
-    /// <summary>The threshold of <see cref="GoodCount"/>.</summary>
-    public required double Threshold { get; init; }
-    /// <summary>Number of training images whose matched candidate has SSIM &gt; threshold.</summary>
-    public int GoodCount => SsimValues.Count(s => s > Threshold);
-    /// <summary>Mean SSIM over paired training images.</summary>
-    public double MeanSsim => SsimValues.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
 }
 
 /// <summary>
-/// The reference evaluation of reconstructions (Haim et al. 2022, PAPER §2) and the fixes PAPER lists: one-to-one
-/// matching, per-point margins, the first-layer-rows baseline, distances of the best candidates, blend fitting.
-/// Training images and candidates are flattened rows in the attack's (mean-subtracted) coordinates.
+/// The coordinates in which reconstructions are judged. Training points and candidates are given as the network saw them;
+/// <see cref="Centre"/> [d] is subtracted before cosines and matching (for images: the training set's mean in those
+/// coordinates, i.e. the secret offset c·1 of Experiment B, 0 without one), and <see cref="PixelOffset"/> [d] is added to
+/// get pixel values for SSIM (for images: μ − c, the per-pixel mean minus the offset). Vectors without an image shape
+/// (sphere data) have no pixel view; only cosine and L2 rules apply to them.
+/// </summary>
+public sealed record EvaluationSpace(Tensor Centre, Tensor? PixelOffset, ImageShape? Shape)
+{
+    /// <summary>Images whose per-pixel mean <paramref name="mean"/> [d] was subtracted and which were then shifted by a secret
+    /// offset <paramref name="offset"/> (Experiment B; 0 = none): centre c·1, pixels = x + μ − c.</summary>
+    public static EvaluationSpace Images(Tensor mean, double offset = 0, ImageShape? shape = null)
+    {
+        shape ??= ImageShape.Mnist;
+        using var m = mean.detach().to(ScalarType.Float64, CPU).reshape(-1);
+        if (m.shape[0] != shape.Size) throw new ArgumentException($"The mean has {m.shape[0]} values, the images {shape.Size}.", nameof(mean));
+        Numerics.CheckFinite(m, nameof(mean));
+        if (!double.IsFinite(offset)) throw new ArgumentOutOfRangeException(nameof(offset), $"The offset must be finite, got {offset}.");
+        return new EvaluationSpace(torch.full(shape.Size, offset, dtype: ScalarType.Float64), (m - offset).clone(), shape);
+    }
+
+    /// <summary>Plain vectors in R^d (no image view), centred at the origin.</summary>
+    public static EvaluationSpace Vectors(int d) => new(torch.zeros(d, dtype: ScalarType.Float64), null, null);
+}
+
+/// <summary>How a matched pair is scored.</summary>
+public enum ScoreKind
+{
+    /// <summary>SSIM of the training image and the min-max scaled candidate in pixel space (Haim et al. 2022).</summary>
+    Ssim,
+    /// <summary>Cosine of the two in centred coordinates: invariant to the scale of the candidate (x' → c·x', c &gt; 0), which
+    /// the prior-free objective cannot fix (bias-free ReLU networks are 1-homogeneous in x). A zero candidate scores 0.</summary>
+    Cosine,
+}
+
+/// <summary>
+/// A rule that decides which training points count as reconstructed by a candidate set: match each training point to a
+/// candidate (nearest by <see cref="Distance"/>, many-to-one, or a one-to-one assignment), score the pair, and call it good
+/// when the score exceeds <see cref="Threshold"/> — or, with <see cref="BeatYardstick"/>, when it exceeds the best score that
+/// any other real image reaches for that training point (every other training image and every image of a fresh sample
+/// the network never saw; Cohen et al. 2024's fresh-sample baseline).
+/// </summary>
+public sealed record GoodRule(string Name, DistanceKind Distance, MatchingKind Matching, ScoreKind Score, double Threshold = 0.4,
+    SsimOptions? Ssim = null, bool BeatYardstick = false)
+{
+    /// <summary>The workbook's default: cosine matching and cosine score, good when the candidate is more similar to x_i than
+    /// every other training image and every fresh-sample image is. All-zero and random candidates fail it, the training set
+    /// passes it (unless two training points coincide); the fresh sample used as the yardstick scores 0 by construction.</summary>
+    public static GoodRule Default { get; } = new("cosine beats every other real image", DistanceKind.Cosine, MatchingKind.ManyToOne, ScoreKind.Cosine, BeatYardstick: true);
+    /// <summary>The reference rule for MNIST (Haim et al. 2022): L2-nearest candidate, SSIM with a 3×3 window &gt; 0.4.</summary>
+    public static GoodRule ReferenceSsim3 { get; } = new("SSIM 3×3 > 0.4, L2-nearest (reference)", DistanceKind.L2, MatchingKind.ManyToOne, ScoreKind.Ssim, 0.4, SsimOptions.Reference);
+    /// <summary>As <see cref="ReferenceSsim3"/> with Wang et al.'s 11×11 window.</summary>
+    public static GoodRule ReferenceSsim11 { get; } = new("SSIM 11×11 > 0.4, L2-nearest", DistanceKind.L2, MatchingKind.ManyToOne, ScoreKind.Ssim, 0.4, SsimOptions.Wang2004);
+    /// <summary>The reference rule for CIFAR: NCC-nearest candidate, SSIM 3×3 &gt; 0.4.</summary>
+    public static GoodRule NccSsim3 { get; } = new("SSIM 3×3 > 0.4, NCC-nearest", DistanceKind.NormalisedCrossCorrelation, MatchingKind.ManyToOne, ScoreKind.Ssim, 0.4, SsimOptions.Reference);
+
+    /// <summary>The same rule with a one-to-one (Hungarian) assignment, so one candidate cannot count for several images.</summary>
+    public GoodRule OneToOne() => this with { Name = Name + ", one-to-one", Matching = MatchingKind.Hungarian };
+
+    /// <summary>The rules every evaluation reports: the default and the reference rules, many-to-one and one-to-one. Rules
+    /// that need pixels are left out for data without an image shape.</summary>
+    public static IReadOnlyList<GoodRule> Standard(bool images)
+    {
+        var many = images ? new[] { Default, ReferenceSsim3, ReferenceSsim11, NccSsim3 } : new[] { Default };
+        return many.Concat(many.Select(r => r.OneToOne())).ToArray();
+    }
+
+    /// <summary>Throws on an inconsistent rule, naming the problem.</summary>
+    public void Validate(EvaluationSpace space)
+    {
+        if (Score == ScoreKind.Ssim && (space.Shape is null || space.PixelOffset is null))
+            throw new ArgumentException($"Rule '{Name}' scores by SSIM, which needs images; the evaluation space has no image shape.");
+        if (BeatYardstick && Score != ScoreKind.Cosine)
+            throw new ArgumentException($"Rule '{Name}': the yardstick is defined for the cosine score only.");
+        if (!BeatYardstick && !double.IsFinite(Threshold)) throw new ArgumentException($"Rule '{Name}' needs a finite threshold, got {Threshold}.");
+        if (Matching == MatchingKind.Greedy) throw new ArgumentException($"Rule '{Name}': use ManyToOne or Hungarian matching.");
+    }
+}
+
+/// <summary>The outcome of one rule on one candidate set: per training point its candidate, score and threshold.</summary>
+public sealed class RuleResult
+{
+    /// <summary>The rule applied.</summary>
+    public required GoodRule Rule { get; init; }
+    /// <summary>The pairing (candidate of each training point, −1 if unpaired) and the matching cost of each pair.</summary>
+    public required MatchResult Match { get; init; }
+    /// <summary>The score of each training point's pair (NaN if unpaired).</summary>
+    public required double[] Scores { get; init; }
+    /// <summary>The threshold each score must exceed (the fixed threshold, or the yardstick's per-point value).</summary>
+    public required double[] Thresholds { get; init; }
+    /// <summary>Whether each training point counts as reconstructed.</summary>
+    public bool[] IsGood => Scores.Select((s, i) => s > Thresholds[i]).ToArray();
+    /// <summary>Number of training points reconstructed under the rule.</summary>
+    public int Good => Scores.Where((s, i) => s > Thresholds[i]).Count();
+    /// <summary>Mean score over paired training points.</summary>
+    public double MeanScore => Scores.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+}
+
+/// <summary>
+/// Judging reconstructions (Haim et al. 2022's evaluation and the checks that keep it honest). Training points and
+/// candidates are rows [n, d] and [m, d] in the coordinates the network saw; <see cref="EvaluationSpace"/> says how to centre
+/// them and how to view them as pixels. Works on tensors only; the attack's baselines are assembled in
+/// <c>NoPrior.Attack.AttackEvaluation</c>.
 /// </summary>
 public static class ReconstructionEvaluation
 {
-    /// <summary>
-    /// For each training image x_i (mean-subtracted, [n, d]) its candidate under <see cref="EvaluationOptions.Matching"/> on
-    /// the distance <see cref="EvaluationOptions.Distance"/> computed in the given (mean-subtracted) coordinates; then, as the
-    /// reference does, add the mean μ back to both, min-max scale the candidate x'_j + μ to [0, 1] (its scale is not
-    /// determined by the attack), leave the training image x_i + μ as it is, and take SSIM of the two.
-    /// (The CIFAR reference also downsamples by 2 before NCC; that is not done here.)
-    /// </summary>
-    public static EvaluationResult Evaluate(Tensor train, Tensor candidates, Tensor? mean, ImageShape shape, EvaluationOptions? options = null)
+    /// <summary>Matches every training point to a candidate under <paramref name="rule"/> and scores the pairs.
+    /// <paramref name="yardstick"/> (per-point thresholds from <see cref="Yardstick"/>) is required by rules that beat it.</summary>
+    public static RuleResult Evaluate(Tensor train, Tensor candidates, GoodRule rule, EvaluationSpace space, double[]? yardstick = null)
     {
-        options ??= EvaluationOptions.Reference;
-        var (tr, ca) = CheckPair(train, candidates, shape);
-        using var scope = torch.NewDisposeScope();
-        var cost = Distances.Compute(tr, ca, options.Distance);
-        var match = Matching.Match(cost, options.Matching);
-        var mu = mean is null ? torch.zeros(shape.Size, dtype: ScalarType.Float64) : CheckMean(mean, shape);
+        var (tr, ca) = Centred(train, candidates, space);
+        rule.Validate(space);
+        using var cost = Distances.Compute(tr, ca, rule.Distance);
+        var match = Matching.Match(cost, rule.Matching);
+        var result = Score(tr, ca, match, rule, space, yardstick);
+        tr.Dispose(); ca.Dispose();
+        return result;
+    }
+
+    /// <summary>Scores fixed pairs: training point i against <paramref name="paired"/> row i (e.g. its nearest other training
+    /// image), with no matching.</summary>
+    public static RuleResult EvaluatePaired(Tensor train, Tensor paired, GoodRule rule, EvaluationSpace space, double[]? yardstick = null)
+    {
+        if (train.dim() != 2 || paired.dim() != 2 || paired.shape[0] != train.shape[0])
+            throw new ArgumentException($"Paired evaluation needs one candidate per training point, got [{string.Join(", ", train.shape)}] and [{string.Join(", ", paired.shape)}].");
+        var (tr, ca) = Centred(train, paired, space);
+        rule.Validate(space);
         int n = (int)tr.shape[0];
-        var ssim = Enumerable.Repeat(double.NaN, n).ToArray();
-        var paired = Enumerable.Range(0, n).Where(i => match.Assignment[i] >= 0).ToArray();
-        if (paired.Length > 0)
-        {
-            var rows = torch.tensor(paired.Select(i => (long)i).ToArray());
-            var cols = torch.tensor(paired.Select(i => (long)match.Assignment[i]).ToArray());
-            var imgs = (tr.index_select(0, rows) + mu).reshape(-1, shape.Channels, shape.Height, shape.Width);
-            var recs = Ssim.MinMaxScale(ca.index_select(0, cols) + mu).reshape(-1, shape.Channels, shape.Height, shape.Width);
-            var s = Ssim.Compute(recs, imgs, options.SsimOrDefault).data<double>().ToArray();
-            for (int k = 0; k < paired.Length; k++) ssim[paired[k]] = s[k];
-        }
-        var df = new DataFrame(
-            new PrimitiveDataFrameColumn<int>("train_index", Enumerable.Range(0, n)),
-            new PrimitiveDataFrameColumn<int>("candidate_index", match.Assignment),
-            new DoubleDataFrameColumn("distance", match.Costs),
-            new DoubleDataFrameColumn("ssim", ssim),
-            new DoubleDataFrameColumn("dssim", ssim.Select(v => (1 - v) / 2)));
-        return new EvaluationResult { PerTrainingPoint = df, Match = match, SsimValues = ssim, Threshold = options.Threshold };
+        using var cost = Distances.Compute(tr, ca, rule.Distance);
+        var costs = cost.diagonal().data<double>().ToArray();
+        var result = Score(tr, ca, new MatchResult(Enumerable.Range(0, n).ToArray(), costs), rule, space, yardstick);
+        tr.Dispose(); ca.Dispose();
+        return result;
     }
 
     /// <summary>
-    /// One row per attack run: setting, seed, final attack loss L and its terms, the normalised residual
-    /// √L_stationary/‖θ‖, the good count (SSIM &gt; threshold), mean SSIM, how many distinct candidates the matching used,
-    /// steps and milliseconds per step. The loss columns are the attacker's; the SSIM columns need the training set.
+    /// The yardstick of <see cref="GoodRule.BeatYardstick"/>: for each training point x_i the largest cosine (centred
+    /// coordinates) that any other real image reaches, τ_i = max(max_{j≠i} cos(x_j, x_i), max_f cos(f, x_i)) over the other
+    /// training points and the fresh sample <paramref name="fresh"/> [k, d] (same distribution, never seen by the network).
     /// </summary>
-    public static DataFrame RunTable(IEnumerable<(string Setting, AttackResult Run, EvaluationResult Evaluation)> rows)
+    public static double[] Yardstick(Tensor train, Tensor fresh, EvaluationSpace space)
     {
-        var list = rows.ToList();
-        return new DataFrame(
-            new StringDataFrameColumn("setting", list.Select(r => r.Setting)),
-            new PrimitiveDataFrameColumn<long>("seed", list.Select(r => r.Run.Settings.Seed)),
-            new DoubleDataFrameColumn("final_loss", list.Select(r => r.Run.FinalLoss.Total)),
-            new DoubleDataFrameColumn("stationary", list.Select(r => r.Run.FinalLoss.Stationary)),
-            new DoubleDataFrameColumn("lambda_penalty", list.Select(r => r.Run.FinalLoss.Lambda)),
-            new DoubleDataFrameColumn("prior", list.Select(r => r.Run.FinalLoss.Prior)),
-            new DoubleDataFrameColumn("relative_stationary", list.Select(r => r.Run.FinalLoss.RelativeStationary)),
-            new PrimitiveDataFrameColumn<int>("good", list.Select(r => r.Evaluation.GoodCount)),
-            new DoubleDataFrameColumn("mean_ssim", list.Select(r => r.Evaluation.MeanSsim)),
-            new PrimitiveDataFrameColumn<int>("distinct_candidates", list.Select(r => r.Evaluation.Match.DistinctColumns)),
-            new PrimitiveDataFrameColumn<int>("steps", list.Select(r => r.Run.StepsDone)),
-            new DoubleDataFrameColumn("ms_per_step", list.Select(r => r.Run.TimePerStep.TotalMilliseconds)));
+        var (tr, fr) = Centred(train, fresh, space);
+        using var scope = torch.NewDisposeScope();
+        int n = (int)tr.shape[0];
+        var self = Distances.Cosine(tr, tr).masked_fill(torch.eye(n, dtype: ScalarType.Bool), double.NegativeInfinity);
+        var others = Distances.Cosine(fr, tr).max(0).values;
+        return torch.maximum(self.max(0).values, others).data<double>().ToArray();
     }
 
-    /// <summary>Number of training images reconstructed with SSIM &gt; <paramref name="threshold"/> (reference 0.4).</summary>
-    public static int CountAboveThreshold(EvaluationResult result, double threshold = 0.4) => result.SsimValues.Count(s => s > threshold);
-
-    /// <summary>
-    /// The per-training-point table of the reference's "SSIM against margin" plot: train_index, label, margin y_iΦ(x_i),
-    /// candidate_index, distance, ssim, and, if given, the multiplier λ_i (e.g. fitted by NNLS; on the margin λ_i may be &gt; 0).
-    /// </summary>
-    public static DataFrame WithMargins(EvaluationResult result, HomogeneousMlp net, Tensor train, Tensor labels, Tensor? multipliers = null)
+    /// <summary>For each training point the index of its nearest other training point (j ≠ i) under <paramref name="distance"/>.</summary>
+    public static int[] NearestOther(Tensor train, DistanceKind distance, EvaluationSpace space)
     {
-        using var margins = net.Margins(train, labels);
-        var mg = margins.to(ScalarType.Float64, CPU).data<double>().ToArray();
-        if (mg.Length != result.SsimValues.Length) throw new ArgumentException($"The evaluation has {result.SsimValues.Length} training points but {mg.Length} were given.");
-        var y = labels.to(ScalarType.Float64, CPU).data<double>().ToArray();
-        var df = new DataFrame(
-            new PrimitiveDataFrameColumn<int>("train_index", Enumerable.Range(0, mg.Length)),
-            new DoubleDataFrameColumn("label", y),
-            new DoubleDataFrameColumn("margin", mg),
-            new PrimitiveDataFrameColumn<int>("candidate_index", result.Match.Assignment),
-            new DoubleDataFrameColumn("distance", result.Match.Costs),
-            new DoubleDataFrameColumn("ssim", result.SsimValues));
-        if (multipliers is not null)
-        {
-            if (multipliers.dim() != 1 || multipliers.shape[0] != mg.Length) throw new ArgumentException($"multipliers must be a vector of {mg.Length} values.", nameof(multipliers));
-            df.Columns.Add(new DoubleDataFrameColumn("lambda", multipliers.to(ScalarType.Float64, CPU).data<double>().ToArray()));
-        }
-        return df;
+        var (tr, copy) = Centred(train, train, space);
+        copy.Dispose();
+        using var scope = torch.NewDisposeScope();
+        long n = tr.shape[0];
+        if (n < 2) throw new ArgumentException("The nearest other training point needs at least two training points.", nameof(train));
+        var cost = Distances.Compute(tr, tr, distance).masked_fill(torch.eye(n, dtype: ScalarType.Bool), double.PositiveInfinity);
+        tr.Dispose();
+        return cost.argmin(1).data<long>().Select(i => (int)i).ToArray();
     }
 
     /// <summary>For each candidate x'_k its distance to the nearest training point, min_i ‖x'_k − x_i‖; then the mean of the
-    /// k smallest (PAPER §3, Experiment A: "mean distance of the 5 best candidates to the training set").</summary>
-    public static double MeanDistanceOfBest(Tensor candidates, Tensor train, int k = 5)
+    /// k smallest (the paper's Experiment A: "mean distance of the 5 best candidates to the training set"). With
+    /// <paramref name="scaleInvariant"/> the distance is taken after the best rescaling of the candidate,
+    /// min_{c ≥ 0} ‖c·x'_k − x_i‖ = ‖x_i‖·√(1 − cos⁺²), since the prior-free objective does not fix a candidate's scale.</summary>
+    public static double MeanDistanceOfBest(Tensor candidates, Tensor train, int k = 5, bool scaleInvariant = false)
     {
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"k must be ≥ 1, got {k}.");
-        using var D = Distances.L2(candidates, train);
+        using var D = scaleInvariant ? Distances.ScaleInvariant(candidates, train) : Distances.L2(candidates, train);
         using var nearest = D.min(1).values;
         if (k > nearest.shape[0]) throw new ArgumentOutOfRangeException(nameof(k), $"k = {k} exceeds the number of candidates {nearest.shape[0]}.");
         using var sorted = nearest.sort().Values;
@@ -152,72 +188,73 @@ public static class ReconstructionEvaluation
         return best.mean().ToDouble();
     }
 
-    /// <summary>
-    /// The trivial baseline of the reference: the rows of the first layer W_1 [h, d] as candidates, each with both signs
-    /// (2h candidates; a row's sign is not identifiable). If <paramref name="rescaleToNorm"/> is given, every row is rescaled to
-    /// that norm (e.g. the mean training-image norm) so that L2 matching is meaningful; NCC and the min-max scaled SSIM
-    /// ignore the scale anyway.
-    /// </summary>
-    public static Tensor FirstLayerRows(HomogeneousMlp net, double? rescaleToNorm = null)
+    /// <summary>The rows of the first layer W_1 [h, d] as candidates, each with both signs (2h candidates; a row's sign is not
+    /// identifiable), rescaled to <paramref name="rescaleToNorm"/> if given: the reference's trivial baseline.</summary>
+    public static Tensor FirstLayerRows(Tensor firstLayer, double? rescaleToNorm = null)
     {
+        if (firstLayer.dim() != 2) throw new ArgumentException($"The first layer must be a matrix [h, d], got [{string.Join(", ", firstLayer.shape)}].", nameof(firstLayer));
+        Numerics.CheckFinite(firstLayer, nameof(firstLayer));
         using var scope = torch.NewDisposeScope();
-        var w = net.Weights[0].detach().to(ScalarType.Float64, CPU);
+        var w = firstLayer.detach().to(ScalarType.Float64, CPU);
         if (rescaleToNorm is { } r)
         {
-            if (!(r > 0)) throw new ArgumentOutOfRangeException(nameof(rescaleToNorm));
+            if (!(r > 0) || double.IsInfinity(r)) throw new ArgumentOutOfRangeException(nameof(rescaleToNorm), $"The norm must be positive and finite, got {r}.");
             w = w / w.norm(1, keepdim: true).clamp_min(1e-300) * r;
         }
         return torch.cat(new[] { w, -w }, 0).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Evaluates the first-layer-rows baseline exactly like a set of reconstructions (see <see cref="Evaluate"/>).
-    /// For L2 matching the rows are rescaled to the mean norm of the training images.</summary>
-    public static EvaluationResult EvaluateFirstLayerBaseline(HomogeneousMlp net, Tensor train, Tensor? mean, ImageShape shape, EvaluationOptions? options = null)
+    static RuleResult Score(Tensor tr, Tensor ca, MatchResult match, GoodRule rule, EvaluationSpace space, double[]? yardstick)
     {
-        options ??= EvaluationOptions.Reference;
-        double? norm = null;
-        if (options.Distance == DistanceKind.L2) { using var nrm = train.to(ScalarType.Float64).norm(1); norm = nrm.mean().ToDouble(); }
-        using var rows = FirstLayerRows(net, norm);
-        return Evaluate(train, rows, mean, shape, options);
+        int n = (int)tr.shape[0];
+        var scores = Enumerable.Repeat(double.NaN, n).ToArray();
+        var paired = Enumerable.Range(0, n).Where(i => match.Assignment[i] >= 0).ToArray();
+        if (paired.Length > 0)
+        {
+            using var scope = torch.NewDisposeScope();
+            var rows = torch.tensor(paired.Select(i => (long)i).ToArray());
+            var cols = torch.tensor(paired.Select(i => (long)match.Assignment[i]).ToArray());
+            var a = tr.index_select(0, rows);
+            var b = ca.index_select(0, cols);
+            double[] s;
+            if (rule.Score == ScoreKind.Cosine)
+                s = Distances.Cosine(a, b).diagonal().data<double>().ToArray();
+            else
+            {
+                // Pixels: back from centred coordinates (x − centre) to x + PixelOffset. As the reference does, the
+                // candidate is min-max scaled to [0, 1] (its scale is not determined), the training image is left as it is.
+                var shape = space.Shape!;
+                var back = space.Centre + space.PixelOffset!;
+                var imgs = (a + back).reshape(-1, shape.Channels, shape.Height, shape.Width);
+                var recs = Ssim.MinMaxScale(b + back).reshape(-1, shape.Channels, shape.Height, shape.Width);
+                s = Ssim.Compute(recs, imgs, rule.Ssim ?? SsimOptions.Reference).data<double>().ToArray();
+            }
+            for (int k = 0; k < paired.Length; k++) scores[paired[k]] = s[k];
+        }
+        double[] thresholds;
+        if (rule.BeatYardstick)
+        {
+            if (yardstick is null || yardstick.Length != n)
+                throw new ArgumentException($"Rule '{rule.Name}' compares with the yardstick; pass ReconstructionEvaluation.Yardstick(train, fresh, space) ({n} values).", nameof(yardstick));
+            thresholds = yardstick;
+        }
+        else thresholds = Enumerable.Repeat(rule.Threshold, n).ToArray();
+        return new RuleResult { Rule = rule, Match = match, Scores = scores, Thresholds = thresholds };
     }
 
-    static (Tensor, Tensor) CheckPair(Tensor train, Tensor candidates, ImageShape shape)
+    static (Tensor Train, Tensor Candidates) Centred(Tensor train, Tensor candidates, EvaluationSpace space)
     {
-        if (train.dim() != 2 || candidates.dim() != 2) throw new ArgumentException("Training images and candidates must be matrices of flattened images [n, d] and [m, d].");
-        if (train.shape[1] != shape.Size || candidates.shape[1] != shape.Size)
-            throw new ArgumentException($"The image shape {shape.Channels}×{shape.Height}×{shape.Width} has {shape.Size} values but the rows have {train.shape[1]} (training) and {candidates.shape[1]} (candidates).");
-        return (train.to(ScalarType.Float64, CPU), candidates.to(ScalarType.Float64, CPU));
-    }
-
-    static Tensor CheckMean(Tensor mean, ImageShape shape)
-    {
-        var m = mean.to(ScalarType.Float64, CPU).reshape(-1);
-        if (m.shape[0] != shape.Size) throw new ArgumentException($"The mean has {m.shape[0]} values, the images {shape.Size}.", nameof(mean));
-        return m;
-    }
-}
-
-/// <summary>
-/// Run selection with knowledge of the true training set — an ORACLE that no real attacker has. The reference used such a
-/// selection (and early stopping) to report its best runs; use it only to show an upper bound and say so. The attacker's
-/// own selection is <see cref="ReconstructionAttack.SelectByLoss"/>.
-/// </summary>
-public static class OracleSelection
-{
-    /// <summary>ORACLE: the run whose k best candidates are closest to the true training set (<see cref="ReconstructionEvaluation.MeanDistanceOfBest"/>).</summary>
-    public static AttackResult OracleSelectByTrainingDistance(IEnumerable<AttackResult> runs, Tensor train, int k = 5)
-    {
-        var list = runs.ToList();
-        if (list.Count == 0) throw new ArgumentException("No runs to select from.", nameof(runs));
-        return list.MinBy(r => ReconstructionEvaluation.MeanDistanceOfBest(r.Candidates.X, train, k))!;
-    }
-
-    /// <summary>ORACLE: the run with the most training images reconstructed above the SSIM threshold (ties: higher mean SSIM).</summary>
-    public static AttackResult OracleSelectBySsim(IEnumerable<AttackResult> runs, Tensor train, Tensor? mean, ImageShape shape, EvaluationOptions? options = null)
-    {
-        var list = runs.ToList();
-        if (list.Count == 0) throw new ArgumentException("No runs to select from.", nameof(runs));
-        var scored = list.Select(r => (Run: r, Eval: ReconstructionEvaluation.Evaluate(train, r.Candidates.X, mean, shape, options))).ToList();
-        return scored.OrderByDescending(s => s.Eval.GoodCount).ThenByDescending(s => s.Eval.MeanSsim).First().Run;
+        ArgumentNullException.ThrowIfNull(space);
+        if (train.dim() != 2 || candidates.dim() != 2) throw new ArgumentException($"Training points and candidates must be matrices [n, d] and [m, d], got [{string.Join(", ", train.shape)}] and [{string.Join(", ", candidates.shape)}].");
+        long d = space.Centre.shape[0];
+        if (train.shape[1] != d || candidates.shape[1] != d)
+            throw new ArgumentException($"The evaluation space has {d} coordinates but the rows have {train.shape[1]} (training) and {candidates.shape[1]} (candidates).");
+        if (train.shape[0] == 0 || candidates.shape[0] == 0) throw new ArgumentException("Training points and candidates must be non-empty.");
+        Numerics.CheckFinite(train, nameof(train));
+        Numerics.CheckFinite(candidates, nameof(candidates));
+        var c = space.Centre.to(ScalarType.Float64, CPU);
+        using var tr = train.detach().to(ScalarType.Float64, CPU);
+        using var ca = candidates.detach().to(ScalarType.Float64, CPU);
+        return (tr - c, ca - c);
     }
 }

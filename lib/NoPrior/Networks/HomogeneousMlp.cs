@@ -3,17 +3,33 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Networks;
 
+/// <summary>How the layers after the first are drawn.</summary>
+public enum OtherLayersInit
+{
+    /// <summary>Gaussian with standard deviation <see cref="MlpInit.OtherLayersStd"/>, or He scaling √(2/fan_in) for hidden
+    /// layers and √(1/fan_in) for the output when that is null.</summary>
+    Gaussian,
+    /// <summary>PyTorch's <c>nn.Linear</c> default, U(−1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5). The reference
+    /// network of Haim et al. (2022) keeps it for every layer but the first.</summary>
+    PyTorchUniform,
+}
+
 /// <summary>How the weights of a <see cref="HomogeneousMlp"/> are drawn.</summary>
-/// <param name="FirstLayerStd">Standard deviation of the first layer's entries. The reference attack code
-/// (Haim et al. 2022) uses 1e-4, which makes training reach the max-margin regime quickly.</param>
-/// <param name="OtherLayersStd">Standard deviation of the other layers; null means He scaling sqrt(2 / fan_in)
-/// for hidden layers and sqrt(1 / fan_in) for the output.</param>
-public sealed record MlpInit(double? FirstLayerStd = null, double? OtherLayersStd = null)
+/// <param name="FirstLayerStd">Standard deviation of the first layer's entries (Gaussian). The reference attack code
+/// (Haim et al. 2022) uses 1e-4, which makes training reach the max-margin regime quickly. Null: as the other layers.</param>
+/// <param name="OtherLayersStd">Standard deviation of the other layers when <paramref name="Others"/> is Gaussian; null means
+/// He scaling √(2/fan_in) for hidden layers and √(1/fan_in) for the output.</param>
+/// <param name="Others">The distribution of the layers after the first.</param>
+public sealed record MlpInit(double? FirstLayerStd = null, double? OtherLayersStd = null, OtherLayersInit Others = OtherLayersInit.Gaussian)
 {
     /// <summary>He-style scaling in every layer.</summary>
     public static MlpInit Default { get; } = new();
-    /// <summary>The reference's small first layer, N(0,1)·1e-4; other layers He-scaled.</summary>
+    /// <summary>A small first layer, N(0,1)·1e-4; other layers He-scaled Gaussians.</summary>
     public static MlpInit SmallFirstLayer { get; } = new(FirstLayerStd: 1e-4);
+    /// <summary>The reference network's initialisation (Haim et al. 2022; used by the paper's experiments): first layer
+    /// N(0,1)·1e-4, every other layer PyTorch's <c>nn.Linear</c> default U(−1/√fan_in, 1/√fan_in). With 1000-unit layers
+    /// the random middle layer is large, E‖W₂(0)‖²_F = fan_out/3.</summary>
+    public static MlpInit Reference { get; } = new(FirstLayerStd: 1e-4, Others: OtherLayersInit.PyTorchUniform);
 }
 
 /// <summary>
@@ -48,23 +64,27 @@ public sealed class HomogeneousMlp : IDisposable
         return new HomogeneousMlp(list.Select(l => l.Weight));
     }
 
-    /// <summary>A random network with layer widths <paramref name="widths"/> = [d, h_1, …, h_{L−1}, 1], drawn with a seeded generator.</summary>
+    /// <summary>A random network with layer widths <paramref name="widths"/> = [d, h_1, …, h_{L−1}, 1], drawn from the
+    /// <see cref="RandomRole.NetworkInit"/> stream of <paramref name="seed"/> (so data drawn with the same seed are unrelated).
+    /// The reference network of the paper's experiments is <c>Create([784, 1000, 1000, 1], seed, MlpInit.Reference)</c>.</summary>
     public static HomogeneousMlp Create(int[] widths, long seed, MlpInit? init = null, Device? device = null, ScalarType dtype = ScalarType.Float64)
     {
         if (widths is null || widths.Length < 2) throw new ArgumentException("widths must list at least the input dimension and the output width 1, e.g. [784, 1000, 1].", nameof(widths));
         if (widths[^1] != 1) throw new ArgumentException($"The last width must be 1 (scalar output), got {widths[^1]}.", nameof(widths));
         if (widths.Any(w => w <= 0)) throw new ArgumentException($"Widths must be positive, got [{string.Join(", ", widths)}].", nameof(widths));
         init ??= MlpInit.Default;
-        using var gen = new Generator((ulong)seed);
+        using var gen = RandomStreams.Generator(RandomRole.NetworkInit, seed);
         var weights = new Tensor[widths.Length - 1];
         for (int k = 0; k < weights.Length; k++)
         {
             int fanIn = widths[k];
             bool last = k == weights.Length - 1;
-            double std = k == 0 && init.FirstLayerStd is { } f ? f
-                : init.OtherLayersStd ?? Math.Sqrt((last ? 1.0 : 2.0) / fanIn);
             // Draw on the CPU in float64 so the same seed gives the same numbers on every device.
-            using var w = torch.randn(widths[k + 1], fanIn, dtype: ScalarType.Float64, generator: gen) * std;
+            using var w = k == 0 && init.FirstLayerStd is { } f
+                ? torch.randn(widths[k + 1], fanIn, dtype: ScalarType.Float64, generator: gen) * f
+                : init.Others == OtherLayersInit.PyTorchUniform
+                    ? (torch.rand(widths[k + 1], fanIn, dtype: ScalarType.Float64, generator: gen) * 2 - 1) / Math.Sqrt(fanIn)
+                    : torch.randn(widths[k + 1], fanIn, dtype: ScalarType.Float64, generator: gen) * (init.OtherLayersStd ?? Math.Sqrt((last ? 1.0 : 2.0) / fanIn));
             weights[k] = w.to(dtype, device ?? CPU);
         }
         var net = new HomogeneousMlp(weights);

@@ -14,13 +14,14 @@ public class ReconstructionGridTests
         // Candidate 0 is noise, candidate 1 is training image 2 exactly, candidate 2 is training image 0 plus a little noise.
         using var noise = torch.rand(new long[] { 784 }, dtype: ScalarType.Float64, generator: gen);
         using var cands = torch.stack(new[] { noise, train[2], train[0] + 0.05 * noise });
-        var ev = ReconstructionEvaluation.Evaluate(train, cands, null, ImageShape.Mnist, EvaluationOptions.ReferenceMnist);
+        using var zero = torch.zeros(784, dtype: ScalarType.Float64);
+        var ev = ReconstructionEvaluation.Evaluate(train, cands, GoodRule.ReferenceSsim3, EvaluationSpace.Images(zero));
         var grid = ReconstructionGrids.NearestPairs(train, cands, ev);
         Assert.Equal(6, grid.Count);
         Assert.Equal("train 2", grid.Captions[0]);                 // the exact copy first
-        Assert.Equal($"SSIM {ev.SsimValues[2]:F2}", grid.Captions[1]);
+        Assert.StartsWith($"SSIM {ev.Scores[2]:F2}", grid.Captions[1]);
         Assert.Equal("train 0", grid.Captions[2]);
-        var ssims = Enumerable.Range(0, 3).Select(j => double.Parse(grid.Captions[2 * j + 1][5..], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var ssims = Enumerable.Range(0, 3).Select(j => double.Parse(grid.Captions[2 * j + 1][5..9], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.True(ssims[0] >= ssims[1] && ssims[1] >= ssims[2]);
         Assert.Equal(grid.GrayLevels(0), grid.GrayLevels(1));      // per-image scaling: the copy looks identical
         Assert.Equal(2, ReconstructionGrids.NearestPairs(train, cands, ev, count: 1).Count);

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Tests;
 
-public class MetricsTests
+public class SsimMatchingTests
 {
     static Tensor Rand(long[] shape, ulong seed)
     {
@@ -226,83 +226,6 @@ public class MetricsTests
     }
 
     [Fact]
-    public void Reference_evaluation_scores_exact_copies_as_perfect_and_noise_as_poor()
-    {
-        var shape = new ImageShape(1, 6, 6);
-        using var raw = Rand(new long[] { 5, 36 }, 21);
-        using var mean = raw.mean(new long[] { 0 });
-        using var train = raw - mean;
-        // Candidates: the training images scaled by 3 (scale is free for the attack) in reverse order, plus two noise images.
-        using var flipped = train.flip(0) * 3;
-        using var noise = Rand(new long[] { 2, 36 }, 22) - 0.5;
-        using var cand = torch.cat(new[] { flipped, noise });
-        var ev = ReconstructionEvaluation.Evaluate(train, cand, mean, shape, EvaluationOptions.Reference);
-        Assert.Equal(new[] { 4, 3, 2, 1, 0 }, ev.Match.Assignment);
-        // SSIM compares minmax(3x + μ) with x + μ, which is not exactly 1, but the structure is the same; the noise is never chosen.
-        Assert.True(ev.SsimValues.All(s => s > 0.5), string.Join(", ", ev.SsimValues));
-        // A copy that is min-max scaled exactly like the training image scores 1.
-        using var rawScaled = Ssim.MinMaxScale(raw);
-        using var trainScaled = rawScaled - mean;
-        var ev1 = ReconstructionEvaluation.Evaluate(trainScaled, trainScaled, mean, shape, EvaluationOptions.ReferenceMnist);
-        Assert.All(ev1.SsimValues, s => Assert.True(Math.Abs(s - 1) < 1e-9, $"{s}"));
-        Assert.Equal(5, ev1.GoodCount);
-        // Only noise as candidates: nothing above 0.4 on random images.
-        var ev2 = ReconstructionEvaluation.Evaluate(train, noise, mean, shape);
-        Assert.True(ev2.GoodCount < 5);
-        Assert.Equal(5, ev.PerTrainingPoint.Rows.Count);
-        Assert.Contains("1×6×5 has 30 values", Assert.Throws<ArgumentException>(() => ReconstructionEvaluation.Evaluate(train, cand, mean, new ImageShape(1, 6, 5))).Message);
-    }
-
-    [Fact]
-    public void Mean_distance_of_best_candidates_and_first_layer_baseline()
-    {
-        using var train = torch.eye(4, 6, dtype: ScalarType.Float64);
-        // Candidates at distances 0.1, 0.2, 5 and 7 from the training set.
-        using var cand = torch.zeros(4, 6, dtype: ScalarType.Float64);
-        cand[0] = train[0] * 1.1; cand[1] = train[1] * 0.8; cand[2] = train[2] * 6; cand[3] = train[3] * 8;
-        Assert.Equal(0.15, ReconstructionEvaluation.MeanDistanceOfBest(cand, train, 2), 12);
-        Assert.Equal((0.1 + 0.2 + 5) / 3, ReconstructionEvaluation.MeanDistanceOfBest(cand, train, 3), 12);
-        Assert.Throws<ArgumentOutOfRangeException>(() => ReconstructionEvaluation.MeanDistanceOfBest(cand, train, 5));
-
-        using var net = HomogeneousMlp.Create(new[] { 6, 3, 1 }, seed: 2);
-        using var rows = ReconstructionEvaluation.FirstLayerRows(net, rescaleToNorm: 2.0);
-        Assert.Equal(new long[] { 6, 6 }, rows.shape);
-        using var norms = rows.norm(1);
-        Assert.True((norms - 2).abs().max().ToDouble() < 1e-12);
-        Assert.True((rows[0] + rows[3]).abs().max().ToDouble() == 0, "each row appears with both signs");
-    }
-
-    [Fact]
-    public void First_layer_baseline_finds_training_images_planted_in_W1()
-    {
-        // If W_1's rows are (multiples of) training images, the baseline reconstructs them perfectly under NCC.
-        var shape = new ImageShape(1, 5, 5);
-        using var raw = Rand(new long[] { 3, 25 }, 31);
-        using var scaled = Ssim.MinMaxScale(raw);
-        using var mean = torch.zeros(25, dtype: ScalarType.Float64);
-        using var net = new HomogeneousMlp(new[] { scaled * 0.01, torch.ones(1, 3, dtype: ScalarType.Float64) });
-        var ev = ReconstructionEvaluation.EvaluateFirstLayerBaseline(net, scaled, mean, shape);
-        Assert.Equal(new[] { 0, 1, 2 }, ev.Match.Assignment);
-        Assert.All(ev.SsimValues, s => Assert.True(Math.Abs(s - 1) < 1e-9));
-    }
-
-    [Fact]
-    public void Margin_table_has_one_row_per_training_point()
-    {
-        var shape = new ImageShape(1, 4, 4);
-        using var train = Rand(new long[] { 4, 16 }, 41) - 0.5;
-        using var y = torch.tensor(new double[] { -1, 1, -1, 1 });
-        using var net = HomogeneousMlp.Create(new[] { 16, 5, 1 }, seed: 3);
-        var ev = ReconstructionEvaluation.Evaluate(train, train, null, shape);
-        using var lam = torch.tensor(new double[] { 0.1, 0.2, 0.3, 0.4 });
-        var df = ReconstructionEvaluation.WithMargins(ev, net, train, y, lam);
-        Assert.Equal(4, df.Rows.Count);
-        using var m = net.Margins(train, y);
-        Assert.Equal(m[2].ToDouble(), (double)df["margin"][2], 15);
-        Assert.Equal(0.3, (double)df["lambda"][2]);
-    }
-
-    [Fact]
     public void Blend_fit_recovers_a_planted_non_negative_combination()
     {
         using var train = Rand(new long[] { 6, 30 }, 51);
@@ -322,47 +245,5 @@ public class MetricsTests
         Assert.True(fit2.Residual > 1e-3);
         var df = BlendFit.FitAll(torch.stack(new[] { r, r2 }), train, 3);
         Assert.Equal(2, df.Rows.Count);
-    }
-
-    [Fact]
-    public void Nnls_matches_the_kkt_conditions_on_random_problems()
-    {
-        for (ulong seed = 0; seed < 10; seed++)
-        {
-            using var A = Rand(new long[] { 8, 4 }, 100 + seed) - 0.5;
-            using var bt = Rand(new long[] { 8 }, 200 + seed) - 0.5;
-            using var Gt = A.t().matmul(A);
-            using var At_b = A.t().matmul(bt);
-            var G = ToArray(Gt);
-            var b = Enumerable.Range(0, 4).Select(i => At_b[i].ToDouble()).ToArray();
-            var w = BlendFit.Nnls(G, b);
-            // KKT of NNLS: w ≥ 0, gradient g = Gw − b ≥ 0, w_i g_i = 0.
-            for (int i = 0; i < 4; i++)
-            {
-                double g = -b[i];
-                for (int j = 0; j < 4; j++) g += G[i, j] * w[j];
-                Assert.True(w[i] >= 0);
-                Assert.True(g >= -1e-10, $"seed {seed}: gradient {g}");
-                Assert.True(Math.Abs(w[i] * g) < 1e-10);
-            }
-        }
-    }
-
-    [Fact]
-    public void RunTable_has_one_row_per_run_with_the_attackers_loss_and_the_evaluation()
-    {
-        using var net = HomogeneousMlp.Create(new[] { 784, 6, 1 }, seed: 2);
-        var s = new NoPrior.Attack.AttackSettings { Candidates = 4, Steps = 3, LearningRateX = 0.01, Seed = 7, ProgressTitle = null };
-        using var run = NoPrior.Attack.ReconstructionAttack.Run(net, s);
-        using var train = Rand(new long[] { 3, 784 }, 9);
-        var ev = ReconstructionEvaluation.Evaluate(train, run.Candidates.X, null, ImageShape.Mnist, EvaluationOptions.ReferenceMnist);
-        var table = ReconstructionEvaluation.RunTable(new[] { ("prior on", run, ev), ("again", run, ev) });
-        Assert.Equal(2, table.Rows.Count);
-        Assert.Equal("prior on", table["setting"][0]);
-        Assert.Equal(run.FinalLoss.Total, (double)table["final_loss"][1]!);
-        Assert.Equal(ev.GoodCount, (int)table["good"][0]!);
-        Assert.Equal(ev.MeanSsim, (double)table["mean_ssim"][0]!);
-        Assert.Equal(7L, (long)table["seed"][0]!);
-        Assert.Equal(3, (int)table["steps"][0]!);
     }
 }
