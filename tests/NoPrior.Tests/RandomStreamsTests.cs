@@ -49,6 +49,17 @@ public class RandomStreamsTests
     }
 
     [Fact]
+    public void The_initial_candidates_are_the_start_not_the_end_of_the_run()
+    {
+        using var net = HomogeneousMlp.Create(new[] { 784, 30, 1 }, 0);
+        var settings = new AttackSettings { Candidates = 6, Steps = 20, Seed = 3, ProgressTitle = null, LearningRateX = 0.1 };
+        using var run = ReconstructionAttack.Run(net, settings);
+        using var again = settings.Init.Draw(6, 784, RandomStreams.Generator(RandomRole.AttackInit, 3));
+        Assert.Equal(0.0, (run.InitialCandidates.X - again).abs().max().ToDouble());
+        Assert.True((run.Candidates.X - again).abs().max().ToDouble() > 0, "the run must have moved the candidates");
+    }
+
+    [Fact]
     public void Streams_are_deterministic_and_differ_by_role_seed_and_index()
     {
         Assert.Equal(RandomStreams.DerivedSeed(RandomRole.Data, 5), RandomStreams.DerivedSeed(RandomRole.Data, 5));

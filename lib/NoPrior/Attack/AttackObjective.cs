@@ -222,6 +222,16 @@ public sealed record AttackObjective
         => PlainRelu ? throw new InvalidOperationException("The plain-ReLU objective is for evaluation only (its derivative in x is 0 through every kink); attack with the modified ReLU.")
             : AttackGradient.Compute(this, net, X, y, lambda);
 
+    /// <summary>The set with multipliers in the attack's scaling: λ = m·λ*, λ* = argmin_{λ≥0} ‖θ − Σ_i λ_i y_i ∇_θΦ(x_i)‖ fitted by
+    /// NNLS (with the plain ReLU's gradients), m = |set| (the objective has 1/m inside). How the truth is scored.</summary>
+    public static LabelledSet FitAttackMultipliers(HomogeneousMlp net, LabelledSet set)
+    {
+        ArgumentNullException.ThrowIfNull(net); ArgumentNullException.ThrowIfNull(set);
+        using var lambda = Kkt.KktConditions.FitMultipliers(net, set);
+        using var scaled = lambda * (double)set.Count;
+        return new LabelledSet(set.X, set.Y, scaled);
+    }
+
     /// <summary>
     /// The stationarity term split per weight layer k at a weighted set (λ as the attack's, i.e. m·λ_KKT):
     /// ‖W_k − (1/m) Σ_j λ_j y_j ∇_{W_k}Φ̃(x_j)‖², beside ‖W_k‖². Their sum over k is L_stationary. Tells where a final loss

@@ -68,6 +68,9 @@ public sealed record AttackSettings
     public AttackObjective Objective { get; init; } = AttackObjective.Reference;
     /// <summary>Candidate initialisation; reference N(0, 1)·s.</summary>
     public CandidateInit Init { get; init; } = CandidateInit.Gaussian(3.5e-2);
+    /// <summary>Initial candidates [m, d], used instead of <see cref="Init"/> (e.g. the training set itself, to see where the
+    /// attack goes from the truth); null means draw from <see cref="Init"/>.</summary>
+    public Tensor? InitialCandidates { get; init; }
     /// <summary>Initial multipliers [m]; null means the reference's λ ~ U[0, 1).</summary>
     public Tensor? InitialLambda { get; init; }
     /// <summary>Optimiser for both X and λ.</summary>

@@ -70,9 +70,12 @@ public static class ReconstructionAttack
 
         using var gen = RandomStreams.Generator(RandomRole.AttackInit, settings.Seed);
         using var yCpu = settings.ResolveLabels();
-        using var x0 = settings.Init.Draw(m, d, gen);
+        using var x0 = settings.InitialCandidates is { } given ? CheckCandidates(given, m, d) : settings.Init.Draw(m, d, gen);
         using var l0 = settings.InitialLambda is { } li ? CheckLambda(li, m) : torch.rand(m, dtype: ScalarType.Float64, generator: gen);
 
+        // Kept before the loop: X below may share x0's storage (to() returns the same tensor when dtype and device
+        // match), and the optimiser updates X in place.
+        var initial = new LabelledSet(x0, yCpu, l0);
         using var y = yCpu.to(net.DType, net.Device);
         using var X = x0.to(net.DType, net.Device).detach().requires_grad_(true);
         using var lam = l0.to(net.DType, net.Device).detach().requires_grad_(true);
@@ -128,7 +131,7 @@ public static class ReconstructionAttack
         return new AttackResult
         {
             Candidates = ToSet(X, yCpu, lam),
-            InitialCandidates = new LabelledSet(x0, yCpu, l0),
+            InitialCandidates = initial,
             FinalLoss = finalValues,
             History = history,
             Snapshots = snapshots,
@@ -148,6 +151,14 @@ public static class ReconstructionAttack
         var list = runs.ToList();
         if (list.Count == 0) throw new ArgumentException("No runs to select from.", nameof(runs));
         return list.MinBy(r => r.FinalLoss.Total)!;
+    }
+
+    static Tensor CheckCandidates(Tensor x, int m, long d)
+    {
+        if (x.dim() != 2 || x.shape[0] != m || x.shape[1] != d)
+            throw new ArgumentException($"InitialCandidates must be a matrix [{m}, {d}] (m candidates of the network's input dimension), got shape [{string.Join(", ", x.shape)}].");
+        Numerics.CheckFinite(x, "InitialCandidates");
+        return x.detach().to(ScalarType.Float64, CPU).clone();
     }
 
     static Tensor CheckLambda(Tensor lambda, int m)

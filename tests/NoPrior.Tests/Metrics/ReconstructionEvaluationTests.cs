@@ -125,3 +125,20 @@ public class ReconstructionEvaluationTests
         Assert.Contains("fresh sample", Assert.Throws<InvalidOperationException>(() => big.FreshSample(0)).Message);
     }
 }
+
+public class DefaultRuleFloorTests
+{
+    [Fact]
+    public void On_nearly_orthogonal_data_random_directions_fail_the_default_rule_only_because_of_its_floor()
+    {
+        using var data = NoPrior.Data.Synthetic.Sphere(20, 784, 0);
+        using var fresh = NoPrior.Data.Synthetic.SphereFreshSample(20, 784, 0);
+        var space = EvaluationSpace.Vectors(784);
+        var yard = ReconstructionEvaluation.Yardstick(data.X, fresh.X, space);
+        using var random = NoPrior.Attack.CandidateInit.Sphere(1).Draw(40, 784, RandomStreams.Generator(RandomRole.AttackInit, 0));
+        Assert.Equal(0, ReconstructionEvaluation.Evaluate(data.X, random, GoodRule.Default, space, yard).Good);
+        // Without the floor (the yardstick alone), random directions beat the nearly orthogonal real points by chance.
+        Assert.True(ReconstructionEvaluation.Evaluate(data.X, random, GoodRule.Default with { Threshold = -1 }, space, yard).Good >= 3);
+        Assert.Equal(20, ReconstructionEvaluation.Evaluate(data.X, data.X, GoodRule.Default, space, yard).Good);
+    }
+}

@@ -8,4 +8,6 @@ if [ ! -f "$dll" ]; then
   echo "kernel: $dll not found; build it first: dotnet build $root/lib/NoPrior.Kernel -c Release (or ./workbook notebook)" >&2
   exit 1
 fi
+# See ./workbook: libgomp must not spin-wait when cores are shared.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 exec dotnet "$dll" "$@"
