@@ -43,6 +43,10 @@ public enum ScoreKind
     /// <summary>Cosine of the two in centred coordinates: invariant to the scale of the candidate (x' → c·x', c &gt; 0), which
     /// the prior-free objective cannot fix (bias-free ReLU networks are 1-homogeneous in x). A zero candidate scores 0.</summary>
     Cosine,
+    /// <summary>Normalised cross-correlation (each row's own mean removed, then the cosine): invariant to the candidate's
+    /// scale and to adding a constant to all its coordinates, so neither a secret offset nor a uniformly brighter or darker
+    /// candidate counts as structure. A constant candidate (e.g. all zeros) scores 0.</summary>
+    Ncc,
 }
 
 /// <summary>
@@ -55,13 +59,13 @@ public enum ScoreKind
 public sealed record GoodRule(string Name, DistanceKind Distance, MatchingKind Matching, ScoreKind Score, double Threshold = 0.4,
     SsimOptions? Ssim = null, bool BeatYardstick = false)
 {
-    /// <summary>The workbook's default: cosine matching and cosine score, good when the candidate is more similar to x_i than
-    /// every other training image and every fresh-sample image is, and its cosine with x_i is above 0.5 (within 60°). The
-    /// floor matters in high dimension, where real points can be nearly orthogonal to each other (784-dimensional sphere
-    /// data: every cosine between them is below ~0.15) and random directions would beat them by chance. All-zero and random
-    /// candidates fail the rule, the training set passes it (unless two training points coincide); the fresh sample,
-    /// being part of the yardstick, scores 0 by construction.</summary>
-    public static GoodRule Default { get; } = new("cosine > 0.5 and beats every other real image", DistanceKind.Cosine, MatchingKind.ManyToOne, ScoreKind.Cosine, 0.5, BeatYardstick: true);
+    /// <summary>The workbook's default: NCC matching and NCC score (scale- and shift-invariant), good when the candidate
+    /// correlates with x_i better than every other training image and every fresh-sample image does, and above 0.5. The
+    /// floor matters in high dimension, where real points can be nearly uncorrelated with each other (784-dimensional
+    /// sphere data: every correlation between them is below ~0.15) and random directions would beat them by chance.
+    /// All-zero, constant and random candidates fail the rule, the training set passes it (unless two training points
+    /// coincide); the fresh sample, being part of the yardstick, scores 0 by construction.</summary>
+    public static GoodRule Default { get; } = new("NCC > 0.5 and beats every other real image", DistanceKind.NormalisedCrossCorrelation, MatchingKind.ManyToOne, ScoreKind.Ncc, 0.5, BeatYardstick: true);
     /// <summary>The reference rule for MNIST (Haim et al. 2022): L2-nearest candidate, SSIM with a 3×3 window &gt; 0.4.</summary>
     public static GoodRule ReferenceSsim3 { get; } = new("SSIM 3×3 > 0.4, L2-nearest (reference)", DistanceKind.L2, MatchingKind.ManyToOne, ScoreKind.Ssim, 0.4, SsimOptions.Reference);
     /// <summary>As <see cref="ReferenceSsim3"/> with Wang et al.'s 11×11 window.</summary>
@@ -85,8 +89,8 @@ public sealed record GoodRule(string Name, DistanceKind Distance, MatchingKind M
     {
         if (Score == ScoreKind.Ssim && (space.Shape is null || space.PixelOffset is null))
             throw new ArgumentException($"Rule '{Name}' scores by SSIM, which needs images; the evaluation space has no image shape.");
-        if (BeatYardstick && Score != ScoreKind.Cosine)
-            throw new ArgumentException($"Rule '{Name}': the yardstick is defined for the cosine score only.");
+        if (BeatYardstick && Score == ScoreKind.Ssim)
+            throw new ArgumentException($"Rule '{Name}': the yardstick is defined for the cosine and NCC scores only.");
         if (!double.IsFinite(Threshold)) throw new ArgumentException($"Rule '{Name}' needs a finite threshold, got {Threshold}.");
         if (Matching == MatchingKind.Greedy) throw new ArgumentException($"Rule '{Name}': use ManyToOne or Hungarian matching.");
     }
@@ -149,17 +153,19 @@ public static class ReconstructionEvaluation
     }
 
     /// <summary>
-    /// The yardstick of <see cref="GoodRule.BeatYardstick"/>: for each training point x_i the largest cosine (centred
-    /// coordinates) that any other real image reaches, τ_i = max(max_{j≠i} cos(x_j, x_i), max_f cos(f, x_i)) over the other
+    /// The yardstick of <see cref="GoodRule.BeatYardstick"/>: for each training point x_i the largest similarity (NCC, or cosine in centred
+    /// coordinates) that any other real image reaches, τ_i = max(max_{j≠i} s(x_j, x_i), max_f s(f, x_i)) over the other
     /// training points and the fresh sample <paramref name="fresh"/> [k, d] (same distribution, never seen by the network).
     /// </summary>
-    public static double[] Yardstick(Tensor train, Tensor fresh, EvaluationSpace space)
+    public static double[] Yardstick(Tensor train, Tensor fresh, EvaluationSpace space, ScoreKind score = ScoreKind.Ncc)
     {
+        if (score == ScoreKind.Ssim) throw new ArgumentException("The yardstick is defined for the cosine and NCC scores only.", nameof(score));
         var (tr, fr) = Centred(train, fresh, space);
         using var scope = torch.NewDisposeScope();
         int n = (int)tr.shape[0];
-        var self = Distances.Cosine(tr, tr).masked_fill(torch.eye(n, dtype: ScalarType.Bool), double.NegativeInfinity);
-        var others = Distances.Cosine(fr, tr).max(0).values;
+        Tensor Sim(Tensor a, Tensor b) => score == ScoreKind.Cosine ? Distances.Cosine(a, b) : Distances.NormalisedCrossCorrelation(a, b);
+        var self = Sim(tr, tr).masked_fill(torch.eye(n, dtype: ScalarType.Bool), double.NegativeInfinity);
+        var others = Sim(fr, tr).max(0).values;
         return torch.maximum(self.max(0).values, others).data<double>().ToArray();
     }
 
@@ -222,6 +228,8 @@ public static class ReconstructionEvaluation
             double[] s;
             if (rule.Score == ScoreKind.Cosine)
                 s = Distances.Cosine(a, b).diagonal().data<double>().ToArray();
+            else if (rule.Score == ScoreKind.Ncc)
+                s = Distances.NormalisedCrossCorrelation(a, b).diagonal().data<double>().ToArray();
             else
             {
                 // Pixels: back from centred coordinates (x − centre) to x + PixelOffset. As the reference does, the

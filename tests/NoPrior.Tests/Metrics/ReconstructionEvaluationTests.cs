@@ -142,3 +142,24 @@ public class DefaultRuleFloorTests
         Assert.Equal(20, ReconstructionEvaluation.Evaluate(data.X, data.X, GoodRule.Default, space, yard).Good);
     }
 }
+
+public class DefaultRuleShiftTests
+{
+    [Fact]
+    public void Under_a_secret_offset_a_constant_candidate_is_no_reconstruction_for_ncc_but_is_for_the_cosine()
+    {
+        using var data = NoPrior.Data.FashionMnist.UpperBodyVsRest(2);
+        using var fresh = data.FreshSample(0);
+        const double c = 2.0;
+        using var shifted = data.X + c;
+        using var freshShifted = fresh.X + c;
+        var space = EvaluationSpace.Images(data.Mean, c);
+        using var zeros = torch.zeros_like(shifted);   // in pixels: the mean image darkened by c, a constant direction once centred
+        var ncc = ReconstructionEvaluation.Evaluate(shifted, zeros, GoodRule.Default, space, ReconstructionEvaluation.Yardstick(shifted, freshShifted, space));
+        Assert.Equal(0, ncc.Good);
+        // Why the default is NCC: with the cosine, "uniformly darker than the mean" passes for the darkest garments.
+        var cosineRule = GoodRule.Default with { Distance = DistanceKind.Cosine, Score = ScoreKind.Cosine };
+        var cos = ReconstructionEvaluation.Evaluate(shifted, zeros, cosineRule, space, ReconstructionEvaluation.Yardstick(shifted, freshShifted, space, ScoreKind.Cosine));
+        Assert.True(cos.Good > 0, $"cosine counted {cos.Good}");
+    }
+}
