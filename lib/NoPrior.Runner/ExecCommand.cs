@@ -64,7 +64,7 @@ static class ExecCommand
         }
         realOut.Flush();
         Directory.CreateDirectory(Path.GetDirectoryName(htmlPath)!);
-        File.WriteAllText(htmlPath, HtmlRenderer.Render(nb, name));
+        HtmlRenderer.Write(nb, name, htmlPath);
         return exit;
     }
 

@@ -182,7 +182,7 @@ static class RunCommand
             outs.Add(Ipynb.ErrorOutput(ename, message, [message]));
         Ipynb.Save(nb, ipynb);
         Directory.CreateDirectory(Path.GetDirectoryName(html)!);
-        File.WriteAllText(html, HtmlRenderer.Render(nb, Path.GetFileNameWithoutExtension(source)));
+        HtmlRenderer.Write(nb, Path.GetFileNameWithoutExtension(source), html);
     }
 
     static string Elapsed(Stopwatch c) => c.Elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
