@@ -92,7 +92,7 @@ public class PlotsTests
     }
 
     [Fact]
-    public void Log_axes_label_ticks_as_powers_of_ten_one_per_decade_over_a_wide_span()
+    public void Log_axes_label_ticks_as_powers_of_ten_one_per_decade_over_a_decade_or_more()
     {
         var layout = Layout(Plots.Lines("l", "step", "loss", [new Series("a", Steps, [1e-3, 1e-1, 10, 1e3])], logX: true, logY: true));
         foreach (var axis in new[] { "xaxis", "yaxis" })
@@ -101,9 +101,11 @@ public class PlotsTests
             Assert.Equal("power", (string?)layout[axis]!["exponentformat"]);
             Assert.Equal(1, (int)layout[axis]!["dtick"]!);
         }
+        var oneDecade = Layout(Plots.Lines("l", "step", "loss", [new Series("a", [1, 2], [0.5, 30])], logY: true));
+        Assert.Equal(1, (int)oneDecade["yaxis"]!["dtick"]!);     // 0.5 … 30: ticks at 1 and 10 only, no 2, 3, 5 …
         var narrow = Layout(Plots.Lines("l", "step", "loss", [new Series("a", [1, 2], [2, 5])], logY: true));
         Assert.Equal("power", (string?)narrow["yaxis"]!["exponentformat"]);
-        Assert.Null(narrow["yaxis"]!["dtick"]);                  // under two decades: Plotly's sub-decade ticks
+        Assert.Null(narrow["yaxis"]!["dtick"]);                  // within one decade: Plotly's sub-decade ticks
         Assert.Null(narrow["xaxis"]!["exponentformat"]);         // linear axes unchanged
     }
 }

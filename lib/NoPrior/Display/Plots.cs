@@ -361,8 +361,8 @@ public static class Plots
     }
 
     /// <summary>
-    /// Log-axis ticks labelled 1, 10, 10², 10³, … (and 10⁻¹, …): one tick per decade when the data span at least two
-    /// decades; over a narrower span Plotly's own 2–5 sub-decade ticks stay, still in power notation.
+    /// Log-axis ticks labelled 1, 10, 10², 10³, … (and 10⁻¹, …): one tick per decade when the data span at least one
+    /// decade; within a single decade Plotly's own sub-decade ticks stay, still in power notation.
     /// </summary>
     static void PowerTicks(Layout layout, string axisName, IEnumerable<double>? values)
     {
@@ -370,6 +370,6 @@ public static class Plots
         axis.SetProperty("exponentformat", "power");
         axis.SetProperty("showexponent", "all");
         var positive = values?.Where(v => v > 0 && double.IsFinite(v)).ToList();
-        if (positive is { Count: > 0 } && Math.Log10(positive.Max()) - Math.Log10(positive.Min()) >= 2) axis.SetProperty("dtick", 1);
+        if (positive is { Count: > 0 } && Math.Log10(positive.Max()) - Math.Log10(positive.Min()) >= 1) axis.SetProperty("dtick", 1);
     }
 }
