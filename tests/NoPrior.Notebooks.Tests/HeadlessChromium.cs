@@ -18,13 +18,13 @@ sealed class HeadlessChromium : IAsyncDisposable
 
     HeadlessChromium(Process process, string profile) { _process = process; _profile = profile; }
 
-    public static async Task<HeadlessChromium> StartAsync(CancellationToken ct, int width = 1200, int height = 1600)
+    public static async Task<HeadlessChromium> StartAsync(CancellationToken ct, int width = 1200, int height = 1600, bool localhostAllowed = false)
     {
         Assert.True(File.Exists(Binary), $"{Binary} is missing: install it with 'apt-get install -y chromium' (./workbook setup does).");
         string profile = Directory.CreateTempSubdirectory("noprior-chromium-").FullName;
         var psi = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND", "--allow-file-access-from-files", $"--user-data-dir={profile}",
+                     "--disable-sync", "--no-first-run", localhostAllowed ? "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" : "--host-resolver-rules=MAP * ~NOTFOUND", "--allow-file-access-from-files", $"--user-data-dir={profile}",
                      "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", $"--window-size={width},{height}", "about:blank" })
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
@@ -55,10 +55,13 @@ sealed class HeadlessChromium : IAsyncDisposable
         }
     }
 
-    public async Task OpenAsync(string file, CancellationToken ct)
+    public Task OpenAsync(string file, CancellationToken ct) => NavigateAsync(new Uri(Path.GetFullPath(file)).AbsoluteUri, ct);
+
+    public async Task NavigateAsync(string url, CancellationToken ct)
     {
-        await _page.SendAsync("Page.navigate", new JsonObject { ["url"] = new Uri(Path.GetFullPath(file)).AbsoluteUri }, ct);
-        await UntilAsync("document.readyState === 'complete'", "the page to load", ct);
+        await _page.SendAsync("Page.navigate", new JsonObject { ["url"] = url }, ct);
+        string path = System.Text.Json.JsonSerializer.Serialize(new Uri(url).AbsolutePath);
+        await UntilAsync($"document.readyState === 'complete' && location.pathname === {path}", "the page to load", ct);
     }
 
     public Task<JsonNode?> EvaluateAsync(string expression, CancellationToken ct) => _page.EvaluateAsync(expression, ct);

@@ -9,9 +9,10 @@ namespace NoPrior.Notebooks.Tests;
 /// Executed notebooks are signed with the workbook's project-local Jupyter key (checked by Debian's nbformat, the
 /// code the notebook server runs) and every chart carries a static image for views that do not run its scripts.
 /// </summary>
-public sealed class NotebookTrustTests : IDisposable
+public sealed class NotebookTrustTests(ExecutedSample sample) : IClassFixture<ExecutedSample>, IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("noprior-trust-").FullName;
+    readonly ExecutedSample _sample = sample;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -83,20 +84,11 @@ public sealed class NotebookTrustTests : IDisposable
     [Fact]
     public void An_executed_notebook_is_trusted_and_every_chart_has_a_static_image()
     {
-        var run = RunnerHarness.Workbook("run", Path.Combine(RunnerHarness.Fixtures, "sample.ipynb"), "--out", _dir);
-        Assert.True(run.ExitCode == 0, run.All);
-        string ipynb = Path.Combine(_dir, "notebooks", "sample.ipynb");
-
+        string ipynb = _sample.Notebook;
         // Trusted by nbformat against the workbook's own key and database (the folder ./workbook notebook uses) …
         Assert.True(TrustedByNbformat(ipynb, NotebookTrust.DataDirectory), "nbformat does not trust the executed notebook");
         // … and only as written: a changed output is no longer trusted.
-        string tampered = Path.Combine(_dir, "tampered.ipynb");
-        var changed = Ipynb.Load(ipynb);
-        var (firstChart, _) = ChartFallbacks.Charts(changed)[0];
-        firstChart["text/html"] = (string)firstChart["text/html"]! + "<script>alert(1)</script>";
-        Ipynb.Save(changed, tampered);
-        Assert.NotEqual(File.ReadAllText(ipynb), File.ReadAllText(tampered));
-        Assert.False(TrustedByNbformat(tampered, NotebookTrust.DataDirectory), "a modified notebook is still trusted");
+        Assert.False(TrustedByNbformat(_sample.Tampered, NotebookTrust.DataDirectory), "a modified notebook is still trusted");
 
         var nb = Ipynb.Load(ipynb);
         var charts = ChartFallbacks.Charts(nb);
@@ -112,4 +104,96 @@ public sealed class NotebookTrustTests : IDisposable
         string text = File.ReadAllText(ipynb);
         Assert.Equal(1, text.Split("plotly.js v2").Length - 1);    // plotly.js once per notebook
     }
+
+    /// <summary>
+    /// In Debian's Jupyter Notebook with the workbook's Jupyter folders (build/jupyter.sh): the executed notebook opens
+    /// trusted with its chart drawn by plotly.js and the static image gone; a modified copy opens untrusted and shows
+    /// the static image instead. Screenshots: TestResults/trust/.
+    /// </summary>
+    [Fact]
+    public async Task Jupyter_opens_the_executed_notebook_trusted_and_an_untrusted_copy_shows_the_static_image()
+    {
+        Assert.True(File.Exists("/usr/bin/jupyter-notebook"), "/usr/bin/jupyter-notebook is missing: apt-get install -y jupyter-notebook (./workbook setup does).");
+        using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var ct = budget.Token;
+        string tree = Path.GetDirectoryName(_sample.Notebook)!, token = Guid.NewGuid().ToString("N"), shots = Path.Combine(AppContext.BaseDirectory, "TestResults", "trust");
+        int port = FreePort();
+        var psi = new ProcessStartInfo(Path.Combine(NoPrior.Workbook.RepositoryRoot, "build", "jupyter.sh")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "jupyter-notebook", "--allow-root", "--ip=127.0.0.1", $"--port={port}", "--port-retries=0", "--no-browser", $"--notebook-dir={tree}",
+                     $"--NotebookApp.token={token}", "--MappingKernelManager.default_kernel_name=.net-csharp" })
+            psi.ArgumentList.Add(a);
+        var log = new System.Text.StringBuilder();
+        using var server = Process.Start(psi)!;
+        server.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        server.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        server.BeginOutputReadLine(); server.BeginErrorReadLine();
+        try
+        {
+            using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) })
+                while (true)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    Assert.False(server.HasExited, $"jupyter-notebook exited:\n{log}");
+                    try { if ((await http.GetAsync($"http://127.0.0.1:{port}/api/status?token={token}", ct)).IsSuccessStatusCode) break; }
+                    catch (HttpRequestException) { }
+                    catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
+                    await Task.Delay(250, ct);
+                }
+            await using var page = await HeadlessChromium.StartAsync(ct, localhostAllowed: true);
+
+            await page.NavigateAsync($"http://127.0.0.1:{port}/notebooks/sample.ipynb?token={token}", ct);
+            await page.UntilAsync("!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded)", "the notebook to load", ct);
+            await page.UntilAsync("document.querySelectorAll('#noprior-plot-1 .main-svg').length > 0", "the chart to be drawn", ct);
+            await page.ScreenshotAsync(Path.Combine(shots, "trusted.png"), ct);
+            Assert.True(await page.ValueAsync<bool>("Jupyter.notebook.trusted", ct), "the executed notebook opened untrusted");
+            Assert.Equal(0, await page.ValueAsync<int>("document.querySelectorAll('img.noprior-static').length", ct));
+
+            await page.NavigateAsync($"http://127.0.0.1:{port}/notebooks/{Path.GetFileName(_sample.Tampered)}?token={token}", ct);
+            await page.UntilAsync("!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded)", "the modified copy to load", ct);
+            await page.UntilAsync("Array.from(document.querySelectorAll('img.noprior-static')).filter(i => i.complete && i.naturalWidth > 300).length == 2",
+                "both static images to show", ct);
+            await page.ScreenshotAsync(Path.Combine(shots, "untrusted.png"), ct);
+            Assert.False(await page.ValueAsync<bool>("Jupyter.notebook.trusted", ct), "a modified copy opened trusted");
+            Assert.Equal(0, await page.ValueAsync<int>("document.querySelectorAll('.main-svg').length", ct));
+        }
+        catch
+        {
+            lock (log) Console.Error.WriteLine(log);
+            throw;
+        }
+        finally
+        {
+            try { server.Kill(entireProcessTree: true); server.WaitForExit(10_000); } catch (InvalidOperationException) { }
+        }
+    }
+
+    static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
+
+/// <summary>The fixture notebook sample.ipynb executed once by the runner, plus a copy with one output changed.</summary>
+public sealed class ExecutedSample : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("noprior-trust-run-").FullName;
+
+    public string Notebook => Path.Combine(_dir, "notebooks", "sample.ipynb");
+    public string Tampered => Path.Combine(_dir, "notebooks", "sample-modified.ipynb");
+
+    public ExecutedSample()
+    {
+        var run = RunnerHarness.Workbook("run", Path.Combine(RunnerHarness.Fixtures, "sample.ipynb"), "--out", _dir);
+        Assert.True(run.ExitCode == 0, run.All);
+        var changed = Ipynb.Load(Notebook);
+        var (firstChart, _) = ChartFallbacks.Charts(changed)[0];
+        firstChart["text/html"] = (string)firstChart["text/html"]! + "<b>changed</b>";
+        Ipynb.Save(changed, Tampered);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
