@@ -113,7 +113,14 @@ public static partial class ChartFallbacks
                      "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND", $"--user-data-dir={Path.Combine(dir, "profile")}", "--window-size=1000,800",
                      "--virtual-time-budget=60000", "--dump-dom", new Uri(file).AbsoluteUri })
             psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            log.WriteLine($"workbook: could not start {Chromium} ({e.Message}); charts get no static fallback image.");
+            return [];
+        }
+        using var _ = p;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(timeout))

@@ -33,6 +33,20 @@ public static class NotebookTrust
         return signature;
     }
 
+    /// <summary>
+    /// <see cref="Sign"/> for the runner: a notebook that cannot be signed (no repository root, a locked or broken
+    /// database) is still a result, so this writes one line to <paramref name="log"/> instead of failing the run.
+    /// </summary>
+    public static bool TrySign(string ipynbPath, TextWriter log)
+    {
+        try { Sign(ipynbPath); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException or InvalidDataException)
+        {
+            log.WriteLine($"workbook: could not sign {ipynbPath} for Jupyter ({e.GetType().Name}: {e.Message}); it will open untrusted, its charts as static images.");
+            return false;
+        }
+    }
+
     /// <summary>The key: the bytes of <c>notebook_secret</c>, created as Jupyter does (1024 random bytes, base64 lines) if missing.</summary>
     public static byte[] Secret(string dataDirectory)
     {

@@ -181,7 +181,7 @@ static class RunCommand
         if (Ipynb.Cells(nb)[cellIndex - 1] is JsonObject cell && cell["outputs"] is JsonArray outs)
             outs.Add(Ipynb.ErrorOutput(ename, message, [message]));
         Ipynb.Save(nb, ipynb);
-        NotebookTrust.Sign(ipynb);
+        NotebookTrust.TrySign(ipynb, Console.Error);
         Directory.CreateDirectory(Path.GetDirectoryName(html)!);
         HtmlRenderer.Write(nb, Path.GetFileNameWithoutExtension(source), html);
     }
