@@ -15,10 +15,11 @@ if [ "$major" -lt 10 ]; then
 fi
 
 # Debian packages: python3-nbformat validates executed notebooks in the tests; the Jupyter kernel's tests use
-# Jupyter's kernel conformance suite, nbconvert, the classic notebook server and headless Chromium. libjs-mathjax
-# (MathJax 2.7) typesets the math of the HTML pages offline (the runner copies it beside them); Chromium also draws
-# each chart's static fallback image in executed notebooks.
-packages=(python3-nbformat python3-nbclient python3-jupyter-client python3-jupyter-kernel-test jupyter-nbconvert jupyter-notebook chromium libjs-mathjax)
+# Jupyter's kernel conformance suite, nbconvert, the classic notebook server and headless Chromium.
+packages=(python3-nbformat python3-nbclient python3-jupyter-client python3-jupyter-kernel-test jupyter-nbconvert jupyter-notebook chromium)
+# libjs-mathjax (MathJax 2.7) typesets the HTML pages' math offline (the runner copies it beside them); Chromium also
+# draws the static fallback image of each chart in executed notebooks.
+packages+=(libjs-mathjax)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
