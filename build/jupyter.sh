@@ -29,8 +29,12 @@ case "$cmd" in
     dotnet build "$root/lib/NoPrior.Kernel/NoPrior.Kernel.csproj" -c Release --nologo -v quiet
     # jupyter-notebook refuses to run as root (CI, containers) unless told.
     as_root=(); [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
-    # Loopback only; no browser (the URL with its token is printed); the notebooks folder as the tree's root.
-    exec jupyter-notebook --ip=127.0.0.1 --no-browser "${as_root[@]}" --notebook-dir="$root/notebooks" \
+    # Loopback only; no browser (the URL with its token is printed); the notebooks folder as the tree's root unless
+    # another is given (e.g. --notebook-dir=out/notebooks for the executed copies, signed by the runner so they open
+    # trusted: their key and signature database are in $JUPYTER_DATA_DIR). Jupyter refuses a repeated --notebook-dir.
+    tree=(--notebook-dir="$root/notebooks")
+    for a in "$@"; do case "$a" in --notebook-dir|--notebook-dir=*|--NotebookApp.notebook_dir|--NotebookApp.notebook_dir=*) tree=() ;; esac; done
+    exec jupyter-notebook --ip=127.0.0.1 --no-browser "${as_root[@]}" "${tree[@]}" \
       --MappingKernelManager.default_kernel_name=.net-csharp "$@"
     ;;
   *)

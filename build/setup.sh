@@ -21,6 +21,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# libjs-mathjax (MathJax 2.7) typesets the HTML pages' math offline (the runner copies it beside them); Chromium also
+# draws the static fallback image of each chart in executed notebooks.
+dpkg-query -W -f='${Status}' libjs-mathjax 2>/dev/null | grep -q "install ok installed" || missing+=(libjs-mathjax)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
   if [ "$sudo" = "none" ]; then

@@ -1,18 +1,50 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
+using Markdig;
+using Markdig.Extensions.EmphasisExtras;
 
 namespace NoPrior.Runner;
 
 /// <summary>
-/// Renders an executed notebook as one self-contained HTML page: markdown minimally converted, code as preformatted
-/// text, outputs by mime type (HTML, then PNG, then plain text). plotly.js appears once, inside the first chart output
-/// the engine produced, so the page works offline.
+/// Renders an executed notebook as one HTML page: markdown through Markdig with math typeset by MathJax (a local copy
+/// next to the page, see <see cref="MathJaxAssets"/>), code as preformatted text, outputs by mime type (HTML, then PNG,
+/// then plain text). plotly.js appears once, inside the first chart output the engine produced. Nothing is fetched
+/// from the network: the page works from a file:// URL.
 /// </summary>
-public static partial class HtmlRenderer
+public static class HtmlRenderer
 {
-    /// <summary>The page for a notebook.</summary>
+    /// <summary>Writes the page for a notebook to <paramref name="htmlPath"/> with MathJax beside it (copied once per folder).</summary>
+    public static void Write(JsonObject notebook, string title, string htmlPath)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(htmlPath))!;
+        Directory.CreateDirectory(dir);
+        MathJaxAssets.EnsureCopied(dir);
+        File.WriteAllText(htmlPath, Render(notebook, title));
+    }
+
+    /// <summary>
+    /// MathJax 2.7 from <c>mathjax/</c> beside the page, SVG output (no web fonts to load), Jupyter's delimiters, code
+    /// cells and their outputs left alone. TeX errors are collected in <c>window.noPriorMathErrors</c> (the HTML test
+    /// reads it); <c>MathJax.Hub.queue.pending == 0</c> once typesetting is done.
+    /// </summary>
+    const string MathJaxHead = """
+        <script type="text/x-mathjax-config">
+        window.noPriorMathErrors = [];
+        MathJax.Hub.Config({
+          tex2jax: { inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+                     processEscapes: true, processEnvironments: true, ignoreClass: 'code|out' },
+          TeX: { equationNumbers: { autoNumber: 'none' } },
+          SVG: { font: 'TeX' }, 'fast-preview': { disabled: true }, showMathMenu: false, messageStyle: 'none'
+        });
+        MathJax.Hub.Register.MessageHook('TeX Jax - parse error', function (m) { window.noPriorMathErrors.push(String(m[1])); });
+        MathJax.Hub.Register.MessageHook('Math Processing Error', function (m) { window.noPriorMathErrors.push(String(m[2] && m[2].message || m)); });
+        </script>
+        <script type="text/javascript" src="mathjax/MathJax.js?config=TeX-AMS_SVG"></script>
+
+        """;
+
+    /// <summary>The page for a notebook (it expects <c>mathjax/</c> beside it; <see cref="Write"/> puts it there).</summary>
     public static string Render(JsonObject notebook, string title)
     {
         var sb = new StringBuilder();
@@ -22,7 +54,8 @@ public static partial class HtmlRenderer
           .Append(".prompt{color:#888;font:12px monospace}.out{margin:.3em 0 .3em 1em}.out pre{margin:0;white-space:pre-wrap}")
           .Append(".stderr pre{background:#fff3f3}.error pre{background:#fdd;color:#900;padding:.5em}")
           .Append("table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}")
-          .Append("code{background:#f0f0f0;padding:0 3px}</style></head><body>\n");
+          .Append(".markdown td,.markdown th{text-align:left}.markdown table{margin:.5em 0}")
+          .Append("code{background:#f0f0f0;padding:0 3px}</style>\n").Append(MathJaxHead).Append("</head><body>\n");
         foreach (var cell in Ipynb.Cells(notebook))
         {
             if (cell is null) continue;
@@ -67,64 +100,17 @@ public static partial class HtmlRenderer
 
     static string Enc(string s) => WebUtility.HtmlEncode(s);
 
-    /// <summary>A minimal markdown subset: headings, fenced code, bullet and numbered lists, paragraphs, inline code,
-    /// bold, italics and links. TeX is left as written.</summary>
+    /// <summary>
+    /// Markdown as Jupyter renders it: math (<c>$…$</c>, <c>$$…$$</c>, <c>\(…\)</c>, <c>\[…\]</c>,
+    /// <c>\begin{…}…\end{…}</c>) is set aside first, the rest goes through Markdig (CommonMark, pipe tables,
+    /// strikethrough), then the math is put back verbatim (HTML-escaped) for MathJax to typeset in the page.
+    /// Without that step a line of display math starting with <c>+</c> would become a list item and <c>\|</c> a <c>|</c>.
+    /// </summary>
     public static string Markdown(string md)
     {
-        var sb = new StringBuilder();
-        var para = new List<string>();
-        string? list = null;
-        bool inFence = false;
-        void FlushPara() { if (para.Count > 0) { sb.Append("<p>").Append(Inline(string.Join(" ", para))).Append("</p>"); para.Clear(); } }
-        void CloseList() { if (list is not null) { sb.Append($"</{list}>"); list = null; } }
-        foreach (var raw in md.Replace("\r\n", "\n").Split('\n'))
-        {
-            var line = raw.TrimEnd();
-            if (line.TrimStart().StartsWith("```", StringComparison.Ordinal))
-            {
-                FlushPara(); CloseList();
-                sb.Append(inFence ? "</pre>" : "<pre>");
-                inFence = !inFence;
-                continue;
-            }
-            if (inFence) { sb.Append(Enc(raw)).Append('\n'); continue; }
-            if (line.Length == 0) { FlushPara(); CloseList(); continue; }
-            if (Heading().Match(line) is { Success: true } h)
-            {
-                FlushPara(); CloseList();
-                int level = h.Groups[1].Length;
-                sb.Append($"<h{level}>").Append(Inline(h.Groups[2].Value)).Append($"</h{level}>");
-                continue;
-            }
-            if (Bullet().Match(line) is { Success: true } b)
-            {
-                FlushPara();
-                string kind = char.IsDigit(b.Groups[1].Value[0]) ? "ol" : "ul";
-                if (list != kind) { CloseList(); sb.Append($"<{kind}>"); list = kind; }
-                sb.Append("<li>").Append(Inline(b.Groups[2].Value)).Append("</li>");
-                continue;
-            }
-            para.Add(line.Trim());
-        }
-        if (inFence) sb.Append("</pre>");
-        FlushPara(); CloseList();
-        return sb.ToString();
+        var (text, math) = JupyterMath.Remove(md);
+        return JupyterMath.Replace(Markdig.Markdown.ToHtml(text, Pipeline), math);
     }
 
-    static string Inline(string text)
-    {
-        var s = Enc(text);
-        s = InlineCode().Replace(s, "<code>$1</code>");
-        s = Bold().Replace(s, "<strong>$1</strong>");
-        s = Italic().Replace(s, "<em>$1</em>");
-        s = Link().Replace(s, "<a href=\"$2\">$1</a>");
-        return s;
-    }
-
-    [GeneratedRegex("^(#{1,6})\\s+(.*)$")] private static partial Regex Heading();
-    [GeneratedRegex("^\\s*([-*+]|\\d+\\.)\\s+(.*)$")] private static partial Regex Bullet();
-    [GeneratedRegex("`([^`]+)`")] private static partial Regex InlineCode();
-    [GeneratedRegex("\\*\\*([^*]+)\\*\\*")] private static partial Regex Bold();
-    [GeneratedRegex("(?<![*\\w])\\*([^*\\s][^*]*)\\*(?![*\\w])")] private static partial Regex Italic();
-    [GeneratedRegex("\\[([^\\]]+)\\]\\(([^)\\s]+)\\)")] private static partial Regex Link();
+    static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UsePipeTables().UseEmphasisExtras(EmphasisExtraOptions.Strikethrough).Build();
 }

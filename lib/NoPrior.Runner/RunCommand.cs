@@ -181,8 +181,9 @@ static class RunCommand
         if (Ipynb.Cells(nb)[cellIndex - 1] is JsonObject cell && cell["outputs"] is JsonArray outs)
             outs.Add(Ipynb.ErrorOutput(ename, message, [message]));
         Ipynb.Save(nb, ipynb);
+        NotebookTrust.TrySign(ipynb, Console.Error);
         Directory.CreateDirectory(Path.GetDirectoryName(html)!);
-        File.WriteAllText(html, HtmlRenderer.Render(nb, Path.GetFileNameWithoutExtension(source)));
+        HtmlRenderer.Write(nb, Path.GetFileNameWithoutExtension(source), html);
     }
 
     static string Elapsed(Stopwatch c) => c.Elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);

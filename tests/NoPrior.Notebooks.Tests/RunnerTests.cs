@@ -33,7 +33,8 @@ public sealed class RunnerTests : IDisposable
         var html = File.ReadAllText(Path.Combine(_out, "html", "sample.html"));
         Assert.Equal(1, Count(html, "plotly.js v2")); // two charts, plotly.js inlined once
         Assert.Equal(2, Count(html, "<div id=\"noprior-plot-")); // deterministic ids, one per chart
-        Assert.DoesNotMatch("<script[^>]*src=", html); // nothing is fetched
+        Assert.DoesNotMatch("<script[^>]*src=\"(?!mathjax/MathJax.js)", html); // nothing is fetched: only the local MathJax copy
+        Assert.True(File.Exists(Path.Combine(_out, "html", "mathjax", "MathJax.js")));
         Assert.Contains("<table class=\"noprior-dataframe\">", html);
         Assert.Contains("… 5 more rows", html);
         Assert.Contains("data:image/png;base64,", html);

@@ -6,9 +6,24 @@ using Plotly.NET.CSharp;
 
 namespace NoPrior.Display;
 
-/// <summary>A named series of (x, y) points.</summary>
+/// <summary>How a line is drawn: solid (the default), dashed, dotted or dash-dotted.</summary>
+public enum LineStyle { Solid, Dash, Dot, DashDot }
+
+/// <summary>
+/// A named series of (x, y) points. Optional styling: <see cref="Style"/> (e.g. a dashed line for a reference curve)
+/// and <see cref="Color"/> (any CSS colour). <c>new Series("truth", x, y).Dashed()</c> is the usual way to dash one.
+/// </summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y)
 {
+    /// <summary>Line style of this series in <see cref="Plots.Lines"/> (ignored by scatter charts).</summary>
+    public LineStyle Style { get; init; } = LineStyle.Solid;
+
+    /// <summary>A CSS colour (e.g. "black", "#d62728"); null lets Plotly pick the next colour of its cycle.</summary>
+    public string? Color { get; init; }
+
+    /// <summary>The same series drawn with a dashed line.</summary>
+    public Series Dashed() => this with { Style = LineStyle.Dash };
+
     /// <summary>Two numeric columns of a table (e.g. a training log's "step" and "loss") as a series.</summary>
     public static Series FromColumns(Microsoft.Data.Analysis.DataFrame table, string x, string y, string? name = null) =>
         new(name ?? y, ColumnValues(table, x), ColumnValues(table, y));
@@ -27,23 +42,161 @@ public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<
 }
 
 /// <summary>
+/// A horizontal or vertical line across the whole plot at a fixed value, labelled on the plot (e.g. the true training
+/// set's loss, or an SSIM threshold of 0.4). Build one with <see cref="Horizontal"/> or <see cref="Vertical"/>.
+/// </summary>
+public sealed record ReferenceLine
+{
+    /// <summary>True for a vertical line at x = <see cref="Value"/>, false for a horizontal line at y = <see cref="Value"/>.</summary>
+    public bool IsVertical { get; private init; }
+    /// <summary>Where the line is, in data units of its axis (not log10 on log axes).</summary>
+    public double Value { get; private init; }
+    /// <summary>The text written next to the line.</summary>
+    public string Label { get; private init; } = "";
+    /// <summary>Dashed by default.</summary>
+    public LineStyle Style { get; init; } = LineStyle.Dash;
+    /// <summary>A CSS colour; black by default.</summary>
+    public string Color { get; init; } = "black";
+
+    /// <summary>A line y = <paramref name="y"/> across the plot's full width.</summary>
+    public static ReferenceLine Horizontal(double y, string label) => new() { IsVertical = false, Value = Finite(y, nameof(y)), Label = label };
+
+    /// <summary>A line x = <paramref name="x"/> across the plot's full height.</summary>
+    public static ReferenceLine Vertical(double x, string label) => new() { IsVertical = true, Value = Finite(x, nameof(x)), Label = label };
+
+    static double Finite(double v, string name) =>
+        double.IsFinite(v) ? v : throw new ArgumentException($"A reference line needs a finite position, got {v}.", name);
+}
+
+/// <summary>
 /// The workbook's charts (Plotly.NET). Every chart has a title and titled axes; notebooks call these instead of
 /// assembling traces themselves. Charts render offline in the notebook host (plotly.js is embedded, never fetched).
 /// </summary>
 public static class Plots
 {
-    /// <summary>Line chart of several series (e.g. loss or normalised margin against steps).</summary>
-    public static GenericChart Lines(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false, bool markers = false) =>
-        Styled(Chart.Combine(series.Select(s => Chart.Line<double, double, string>(s.X, s.Y, ShowMarkers: markers, Name: s.Name))), title, xTitle, yTitle, logX, logY);
+    /// <summary>
+    /// Line chart of several series (e.g. loss or normalised margin against steps). Series keep their
+    /// <see cref="Series.Style"/> and <see cref="Series.Color"/>; <paramref name="lines"/> adds labelled reference lines.
+    /// Log axes label their ticks as powers of ten.
+    /// </summary>
+    public static GenericChart Lines(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false, bool markers = false,
+        IEnumerable<ReferenceLine>? lines = null)
+    {
+        var list = series.ToList();
+        var chart = Chart.Combine(list.Select(s => Chart.Line<double, double, string>(s.X, s.Y, ShowMarkers: markers, Name: s.Name, LineDash: Dash(s.Style),
+            LineColor: s.Color is null ? default(Optional<Color>) : Color.fromString(s.Color))));
+        return WithReferenceLines(Styled(chart, title, xTitle, yTitle, logX, logY, list), lines, logX, logY);
+    }
 
-    /// <summary>Scatter chart of several series.</summary>
-    public static GenericChart Scatter(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false) =>
-        Styled(Chart.Combine(series.Select(s => Chart.Point<double, double, string>(s.X, s.Y, Name: s.Name))), title, xTitle, yTitle, logX, logY);
+    /// <summary>Scatter chart of several series, with optional labelled reference lines.</summary>
+    public static GenericChart Scatter(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false,
+        IEnumerable<ReferenceLine>? lines = null)
+    {
+        var list = series.ToList();
+        var chart = Chart.Combine(list.Select(s => Chart.Point<double, double, string>(s.X, s.Y, Name: s.Name,
+            MarkerColor: s.Color is null ? default(Optional<Color>) : Color.fromString(s.Color))));
+        return WithReferenceLines(Styled(chart, title, xTitle, yTitle, logX, logY, list), lines, logX, logY);
+    }
 
-    /// <summary>Overlaid histograms of several named samples.</summary>
-    public static GenericChart Histogram(string title, string xTitle, IEnumerable<(string Name, IReadOnlyList<double> Values)> samples, int bins = 30) =>
-        WithLayoutValue(Styled(Chart.Combine(samples.Select(s => Chart.Histogram<double, double, string>(X: s.Values.ToArray(), Name: s.Name, NBinsX: bins, Opacity: 0.6))),
-            title, xTitle, "count", false, false), "barmode", "overlay");
+    /// <summary>
+    /// Overlaid histograms of several named samples on shared bins: <paramref name="bins"/> equal bins from the
+    /// smallest to the largest value over all samples, so the bars of different samples line up and their counts
+    /// compare. <paramref name="lines"/> adds labelled reference lines (e.g. a vertical threshold).
+    /// </summary>
+    public static GenericChart Histogram(string title, string xTitle, IEnumerable<(string Name, IReadOnlyList<double> Values)> samples, int bins = 30,
+        IEnumerable<ReferenceLine>? lines = null)
+    {
+        if (bins < 1) throw new ArgumentOutOfRangeException(nameof(bins), bins, "A histogram needs at least one bin.");
+        var list = samples.ToList();
+        var shared = SharedBins(list.SelectMany(s => s.Values), bins);
+        var chart = Chart.Combine(list.Select(s => Chart.Histogram<double, double, string>(X: s.Values.ToArray(), Name: s.Name, XBins: shared, Opacity: 0.6)));
+        return WithReferenceLines(WithLayoutValue(Styled(chart, title, xTitle, "count", false, false, []), "barmode", "overlay"), lines, false, false);
+    }
+
+    /// <summary>
+    /// The chart stretched to the width of the page or notebook cell (and resized with it), at the given height in pixels.
+    /// </summary>
+    public static GenericChart FullWidth(this GenericChart chart, int height = 450)
+    {
+        if (height < 50) throw new ArgumentOutOfRangeException(nameof(height), height, "A chart needs a height of at least 50 pixels.");
+        var layout = GenericChart.getLayout(chart);
+        layout.RemoveProperty("width");
+        layout.SetProperty("autosize", true);
+        layout.SetProperty("height", height);
+        return GenericChart.setLayout(layout, chart);
+    }
+
+    /// <summary>Equal bins from the smallest to the largest finite value (a unit-wide bin around a single value).</summary>
+    static Plotly.NET.TraceObjects.Bins SharedBins(IEnumerable<double> values, int bins)
+    {
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var v in values) if (double.IsFinite(v)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        if (lo > hi) { lo = 0; hi = 1; }
+        if (lo == hi) { lo -= 0.5; hi += 0.5; }
+        double size = (hi - lo) / bins;
+        var b = new Plotly.NET.TraceObjects.Bins();
+        b.SetProperty("start", lo);
+        b.SetProperty("end", hi + size / 2);   // the last bin closes at hi (plotly's bins are right-open)
+        b.SetProperty("size", size);
+        return b;
+    }
+
+    static StyleParam.DrawingStyle Dash(LineStyle style) => style switch
+    {
+        LineStyle.Solid => StyleParam.DrawingStyle.Solid,
+        LineStyle.Dash => StyleParam.DrawingStyle.Dash,
+        LineStyle.Dot => StyleParam.DrawingStyle.Dot,
+        LineStyle.DashDot => StyleParam.DrawingStyle.DashDot,
+        _ => throw new ArgumentOutOfRangeException(nameof(style), style, "Unknown line style."),
+    };
+
+    static string DashName(LineStyle style) => style switch
+    {
+        LineStyle.Solid => "solid", LineStyle.Dash => "dash", LineStyle.Dot => "dot", LineStyle.DashDot => "dashdot",
+        _ => throw new ArgumentOutOfRangeException(nameof(style), style, "Unknown line style."),
+    };
+
+    /// <summary>
+    /// Reference lines as layout shapes spanning the plot area (paper coordinates along the line) with a label at the
+    /// right (horizontal) or top (vertical) end. Shapes take data units on log axes; annotations take log10.
+    /// </summary>
+    static GenericChart WithReferenceLines(GenericChart chart, IEnumerable<ReferenceLine>? lines, bool logX, bool logY)
+    {
+        var list = lines?.ToList() ?? [];
+        if (list.Count == 0) return chart;
+        var shapes = new List<Plotly.NET.LayoutObjects.Shape>();
+        var notes = new List<Plotly.NET.LayoutObjects.Annotation>();
+        foreach (var l in list)
+        {
+            bool log = l.IsVertical ? logX : logY;
+            if (log && l.Value <= 0) throw new ArgumentException($"Reference line '{l.Label}' at {l.Value} cannot be drawn on a log axis.", nameof(lines));
+            var shape = new Plotly.NET.LayoutObjects.Shape();
+            var stroke = new Plotly.NET.Line();
+            stroke.SetProperty("color", l.Color);
+            stroke.SetProperty("width", 2.0);
+            stroke.SetProperty("dash", DashName(l.Style));
+            var note = new Plotly.NET.LayoutObjects.Annotation();
+            double at = log ? Math.Log10(l.Value) : l.Value;
+            var props = l.IsVertical
+                ? new (string, object)[] { ("type", "line"), ("xref", "x"), ("x0", l.Value), ("x1", l.Value), ("yref", "paper"), ("y0", 0.0), ("y1", 1.0) }
+                : new (string, object)[] { ("type", "line"), ("xref", "paper"), ("x0", 0.0), ("x1", 1.0), ("yref", "y"), ("y0", l.Value), ("y1", l.Value) };
+            foreach (var (k, v) in props) shape.SetProperty(k, v);
+            shape.SetProperty("line", stroke);
+            shape.SetProperty("layer", "above");
+            var text = l.IsVertical
+                ? new (string, object)[] { ("xref", "x"), ("x", at), ("xanchor", "left"), ("yref", "paper"), ("y", 1.0), ("yanchor", "top") }
+                : new (string, object)[] { ("xref", "paper"), ("x", 1.0), ("xanchor", "right"), ("yref", "y"), ("y", at), ("yanchor", "bottom") };
+            foreach (var (k, v) in text) note.SetProperty(k, v);
+            note.SetProperty("text", l.Label);
+            note.SetProperty("showarrow", false);
+            note.SetProperty("bgcolor", "rgba(255, 255, 255, 0.7)");
+            shapes.Add(shape); notes.Add(note);
+        }
+        var layout = GenericChart.getLayout(chart);
+        layout.SetProperty("shapes", shapes);
+        layout.SetProperty("annotations", notes);
+        return GenericChart.setLayout(layout, chart);
+    }
 
     /// <summary>Planar labelled points coloured by label.</summary>
     public static GenericChart Points2D(LabelledSet data, string title = "the data")
@@ -195,8 +348,28 @@ public static class Plots
         return WithLayoutValue(chart, "legend", legend);
     }
 
-    static GenericChart Styled(GenericChart chart, string title, string xTitle, string yTitle, bool logX, bool logY) =>
-        LegendBelow(Plotly.NET.Chart.withTitle(title, null).Invoke(chart))
+    static GenericChart Styled(GenericChart chart, string title, string xTitle, string yTitle, bool logX, bool logY, IReadOnlyList<Series>? series = null)
+    {
+        var styled = LegendBelow(Plotly.NET.Chart.withTitle(title, null).Invoke(chart))
              .WithXAxisStyle<double, double, string>(TitleText: xTitle, AxisType: logX ? StyleParam.AxisType.Log : StyleParam.AxisType.Linear)
              .WithYAxisStyle<double, double, string>(TitleText: yTitle, AxisType: logY ? StyleParam.AxisType.Log : StyleParam.AxisType.Linear);
+        if (!logX && !logY) return styled;
+        var layout = GenericChart.getLayout(styled);
+        if (logX) PowerTicks(layout, "xaxis", series?.SelectMany(s => s.X));
+        if (logY) PowerTicks(layout, "yaxis", series?.SelectMany(s => s.Y));
+        return GenericChart.setLayout(layout, styled);
+    }
+
+    /// <summary>
+    /// Log-axis ticks labelled 1, 10, 10², 10³, … (and 10⁻¹, …): one tick per decade when the data span at least one
+    /// decade; within a single decade Plotly's own sub-decade ticks stay, still in power notation.
+    /// </summary>
+    static void PowerTicks(Layout layout, string axisName, IEnumerable<double>? values)
+    {
+        if (layout.TryGetTypedPropertyValue<DynamicObj.DynamicObj>(axisName) is not { } some || some.Value is not { } axis) return;
+        axis.SetProperty("exponentformat", "power");
+        axis.SetProperty("showexponent", "all");
+        var positive = values?.Where(v => v > 0 && double.IsFinite(v)).ToList();
+        if (positive is { Count: > 0 } && Math.Log10(positive.Max()) - Math.Log10(positive.Min()) >= 1) axis.SetProperty("dtick", 1);
+    }
 }
