@@ -89,7 +89,7 @@ public sealed class DisplayTests
         var df = new Microsoft.Data.Analysis.DataFrame(new Microsoft.Data.Analysis.PrimitiveDataFrameColumn<int>("n", Enumerable.Range(0, 40)));
         var html = df.ToDisplayString("text/html");
         Assert.StartsWith("<table class=\"noprior-dataframe\">", html);
-        Assert.Contains($"… {40 - NotebookFormatters.DataFrameRowCap} more rows", html);
+        Assert.Contains($"… {40 - NotebookHtml.DataFrameRowCap} more rows", html);
     }
 
     [Theory]
