@@ -6,7 +6,6 @@ namespace NoPrior.Data;
 internal static class ImageSubsets
 {
     internal const int PerClassStored = 100;
-    internal const int Pixels = 28 * 28;
 
     internal static string Resolve(string? dataDirectory, string file)
     {
@@ -32,8 +31,10 @@ internal static class ImageSubsets
         var labelsPath = Resolve(dataDirectory, labelsFile);
         var (ishape, pixels) = Idx.ReadBytes(imagesPath);
         var (lshape, labels) = Idx.ReadBytes(labelsPath);
-        if (ishape.Length != 3 || ishape[1] != 28 || ishape[2] != 28)
-            throw new InvalidDataException($"'{imagesPath}' should hold images [n, 28, 28], has shape [{string.Join(", ", ishape)}].");
+        if (ishape.Length != 3 || ishape[1] <= 0 || ishape[2] <= 0)
+            throw new InvalidDataException($"'{imagesPath}' should hold images [n, height, width], has shape [{string.Join(", ", ishape)}].");
+        // The image size is the file's: the dataset carries it (ImageDataset.Height/Width), nothing assumes 28×28.
+        int height = ishape[1], width = ishape[2], Pixels = height * width;
         if (lshape.Length != 1 || lshape[0] != ishape[0])
             throw new InvalidDataException($"'{labelsPath}' holds {string.Join("×", lshape)} labels for {ishape[0]} images.");
 
@@ -72,7 +73,7 @@ internal static class ImageSubsets
         string description = $"{datasetName}: +1 = {{{Names(positive)}}}, −1 = {{{Names(negative)}}}, {perClass} per class " +
             $"({(seed is { } sd ? $"seeded choice, seed {sd}" : "first in file order")}), m = {m}, d = {Pixels}, pixels k/255 ∈ [0, 1]" +
             (subtractMean ? ", per-pixel mean of the subset subtracted" : "");
-        return new ImageDataset(set, classes, rows.ToArray(), mean, subtractMean, classNames,
+        return new ImageDataset(set, classes, rows.ToArray(), mean, subtractMean, height, width, classNames,
             positive.Order().ToArray(), negative.Order().ToArray(), description);
     }
 
