@@ -38,6 +38,8 @@ public static class Checker
 
         var cells = Ipynb.Cells(nb);
         bool hasParameters = false;
+        bool thin = !PendingConversion.Contains(Path.GetFileNameWithoutExtension(path));
+        if (thin) problems.AddRange(SetupProblems(path, cells));
         for (int i = 0; i < cells.Count; i++)
         {
             var cell = cells[i]!;
@@ -48,11 +50,34 @@ public static class Checker
             if (Ipynb.Tags(cell).Contains(Parameters.Tag)) hasParameters = true;
             if (Ipynb.Tags(cell).Contains(Parameters.InjectedTag)) problems.Add($"{where} is an injected-parameters cell from an executed copy.");
             if (i == 0 || Ipynb.CellType(cells[i - 1]!) != "markdown") problems.Add($"{where} is a code cell not preceded by a markdown cell.");
-            if (!PendingConversion.Contains(Path.GetFileNameWithoutExtension(path)))
+            if (thin)
                 problems.AddRange(ThinCellProblems(Ipynb.Source(cell), Ipynb.Tags(cell).Contains(Parameters.Tag), where));
         }
         if (!hasParameters) problems.Add($"no code cell is tagged '{Parameters.Tag}' (metadata.tags).");
         return problems;
+    }
+
+    /// <summary>The setup line written exactly as notebooks must start.</summary>
+    public const string SetupLine = "#load \"" + SetupFile + "\"";
+    /// <summary>The shared setup script next to the notebooks.</summary>
+    public const string SetupFile = "setup.csx";
+
+    /// <summary>Where a <see cref="SetupFile"/> sits next to the notebook, the first code cell is exactly
+    /// <see cref="SetupLine"/> and no other cell references assemblies (#r belongs in the setup file).</summary>
+    static IEnumerable<string> SetupProblems(string path, JsonArray cells)
+    {
+        if (!File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, SetupFile))) yield break;
+        bool first = true;
+        for (int i = 0; i < cells.Count; i++)
+        {
+            if (Ipynb.CellType(cells[i]!) != "code") continue;
+            string code = Ipynb.Source(cells[i]!).Trim();
+            if (first && code != SetupLine)
+                yield return $"cell {i + 1} is the first code cell and must be exactly {SetupLine} (the shared setup; see notebooks/README.md).";
+            else if (!first && code.Split('\n').Any(l => l.TrimStart().StartsWith("#r ", StringComparison.Ordinal)))
+                yield return $"cell {i + 1} references an assembly with #r: references belong in {SetupFile}.";
+            first = false;
+        }
     }
 
     /// <summary>The thin-notebook rules for one code cell: no declarations, at most <see cref="MaxCodeLines"/> lines,

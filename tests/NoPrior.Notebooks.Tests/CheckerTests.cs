@@ -59,6 +59,34 @@ public sealed class CheckerTests
     }
 
     [Fact]
+    public void Next_to_a_setup_file_the_first_code_cell_is_the_setup_line_and_no_other_cell_has_r()
+    {
+        var dir = Directory.CreateTempSubdirectory("noprior-check-").FullName;
+        try
+        {
+            string Notebook(string name, params string[] code)
+            {
+                var cells = string.Join(",", code.Select((c, i) =>
+                    $"{{\"cell_type\":\"markdown\",\"metadata\":{{}},\"source\":[\"text\"]}}," +
+                    $"{{\"cell_type\":\"code\",\"execution_count\":null,\"metadata\":{{{(i == 1 ? "\"tags\":[\"parameters\"]" : "")}}},\"outputs\":[],\"source\":{System.Text.Json.JsonSerializer.Serialize(c)}}}"));
+                var path = Path.Combine(dir, name);
+                File.WriteAllText(path, $"{{\"cells\":[{cells}],\"metadata\":{{\"kernelspec\":{{\"name\":\".net-csharp\",\"language\":\"C#\"}},\"language_info\":{{\"name\":\"C#\"}}}},\"nbformat\":4,\"nbformat_minor\":5}}");
+                return path;
+            }
+            var good = Notebook("good.ipynb", Checker.SetupLine, "var n = 1;", "n + 1");
+            var oldStyle = Notebook("old.ipynb", "#r \"nuget: TorchSharp-cpu, 0.107.0\"\nusing TorchSharp;", "var n = 1;", "#r \"x.dll\"\nn");
+            Assert.Empty(Checker.Check(good));
+            Assert.Empty(Checker.Check(oldStyle));      // no setup.csx in the folder: the rule does not apply
+            File.WriteAllText(Path.Combine(dir, Checker.SetupFile), "using System;");
+            Assert.Empty(Checker.Check(good));
+            var problems = Checker.Check(oldStyle);
+            Assert.Contains(problems, p => p.Contains("cell 2 is the first code cell and must be exactly #load \"setup.csx\""));
+            Assert.Contains(problems, p => p.Contains("cell 6 references an assembly with #r"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void Committed_notebooks_pass_every_rule()
     {
         var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
