@@ -1,6 +1,3 @@
-using NoPrior.Kkt;
-using NoPrior.Lemmas;
-using NoPrior.Networks;
 using static TorchSharp.torch;
 
 namespace NoPrior.Tests;

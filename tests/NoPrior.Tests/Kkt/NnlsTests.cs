@@ -1,6 +1,4 @@
 using NoPrior.Kkt;
-using NoPrior.Networks;
-using NoPrior.Training;
 using static TorchSharp.torch;
 
 namespace NoPrior.Tests;

@@ -1,4 +1,3 @@
-using NoPrior.Kkt;
 using NoPrior.Lemmas;
 using NoPrior.Networks;
 using NoPrior.Training;
