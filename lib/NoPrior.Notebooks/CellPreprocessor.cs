@@ -6,29 +6,61 @@ namespace NoPrior.Notebooks;
 
 /// <summary>
 /// Handles the directives of a C# notebook cell before Roslyn sees it: <c>#!csharp</c> is accepted, any other magic
-/// (<c>#!fsharp</c>, <c>#!time</c>, <c>%%bash</c>, …) is rejected, and <c>#r</c> lines are turned into metadata
-/// references. Handled lines are blanked, not removed, so compiler line numbers still match the cell.
+/// (<c>#!fsharp</c>, <c>#!time</c>, <c>%%bash</c>, …) is rejected, <c>#r</c> lines are turned into metadata
+/// references, and <c>#load "file.csx"</c> lines (C# scripting's own directive) name script files that run, as
+/// submissions of their own, before the cell — so a notebook's setup is one line, <c>#load "setup.csx"</c>, and the
+/// usings and references of the file carry over to every later cell. Handled lines are blanked, not removed, so
+/// compiler line numbers still match the cell.
 /// </summary>
 public static partial class CellPreprocessor
 {
     /// <summary>The result: code for Roslyn and the references the cell asked for.</summary>
     /// <param name="Code">The cell with directive lines blanked.</param>
-    /// <param name="References">Assemblies to add (host assemblies for nuget packages, files for paths).</param>
-    public sealed record Result(string Code, IReadOnlyList<MetadataReference> References);
+    /// <param name="References">Assemblies to add (host assemblies for nuget packages, files for paths), including those of loaded files.</param>
+    /// <param name="Loaded">The <c>#load</c>ed files, in order (nested loads first), each already processed: run each
+    /// as its own submission before <paramref name="Code"/>.</param>
+    public sealed record Result(string Code, IReadOnlyList<MetadataReference> References, IReadOnlyList<LoadedScript> Loaded);
+
+    /// <summary>A script file named by <c>#load</c>, with its directives handled.</summary>
+    /// <param name="Path">The file's full path.</param>
+    /// <param name="Code">Its code with directive lines blanked.</param>
+    public sealed record LoadedScript(string Path, string Code);
 
     /// <summary>A directive that cannot be honoured; the message names the line and the directive.</summary>
     public sealed class DirectiveException(string message) : Exception(message);
 
     /// <summary>Processes one cell. Relative <c>#r</c> paths resolve against <paramref name="notebookDirectory"/>.</summary>
     /// <exception cref="DirectiveException">An unknown magic, an unknown or mismatched package, or a missing file.</exception>
-    public static Result Process(string code, string notebookDirectory)
+    public static Result Process(string code, string notebookDirectory) => Process(code, notebookDirectory, []);
+
+    static Result Process(string code, string directory, IReadOnlyList<string> loading)
     {
         var lines = code.Replace("\r\n", "\n").Split('\n');
         var refs = new List<MetadataReference>();
+        var loaded = new List<LoadedScript>();
+        bool codeSeen = false;
         for (int i = 0; i < lines.Length; i++)
         {
             string line = lines[i].Trim();
-            string where = $"line {i + 1}";
+            string where = loading.Count == 0 ? $"line {i + 1}" : $"{Path.GetFileName(loading[^1])} line {i + 1}";
+            if (LoadDirective().Match(line) is { Success: true } lm)
+            {
+                // As in C# scripting, #load comes before any code: the loaded file runs first.
+                if (codeSeen) throw new DirectiveException($"{where}: '{line}' must come before any code in the cell (a loaded file runs before the cell).");
+                string file = Path.GetFullPath(Path.IsPathRooted(lm.Groups[1].Value) ? lm.Groups[1].Value : Path.Combine(directory, lm.Groups[1].Value));
+                if (!File.Exists(file))
+                    throw new DirectiveException($"{where}: '{line}': script not found at '{file}' (relative paths resolve against the folder of the notebook or of the loading file, '{directory}').");
+                if (loading.Contains(file)) throw new DirectiveException($"{where}: '{line}': '{file}' loads itself (through {string.Join(" → ", loading.Select(Path.GetFileName))}).");
+                var inner = Process(File.ReadAllText(file), Path.GetDirectoryName(file)!, [.. loading, file]);
+                refs.AddRange(inner.References);
+                loaded.AddRange(inner.Loaded);
+                loaded.Add(new LoadedScript(file, inner.Code));
+                lines[i] = "";
+                continue;
+            }
+            if (line.StartsWith("#load", StringComparison.Ordinal) && (line.Length == 5 || char.IsWhiteSpace(line[5])))
+                throw new DirectiveException($"{where}: malformed directive '{line}': expected #load \"path/to/file.csx\".");
+            if (line.Length > 0 && !line.StartsWith("#", StringComparison.Ordinal) && !line.StartsWith("//", StringComparison.Ordinal)) codeSeen = true;
             if (line.StartsWith("#!", StringComparison.Ordinal))
             {
                 string magic = line.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries)[0];
@@ -43,13 +75,13 @@ public static partial class CellPreprocessor
                 if (target.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase))
                     refs.AddRange(ResolvePackage(target, where, line));
                 else
-                    refs.Add(ResolveFile(target, notebookDirectory, where, line));
+                    refs.Add(ResolveFile(target, directory, where, line));
                 lines[i] = "";
             }
             else if (line.StartsWith("#r", StringComparison.Ordinal) && (line.Length == 2 || char.IsWhiteSpace(line[2])))
                 throw new DirectiveException($"{where}: malformed reference '{line}': expected #r \"nuget: Name, Version\" or #r \"path/to/assembly.dll\".");
         }
-        return new Result(string.Join("\n", lines), refs);
+        return new Result(string.Join("\n", lines), refs, loaded);
     }
 
     static IEnumerable<MetadataReference> ResolvePackage(string target, string where, string line)
@@ -94,6 +126,9 @@ public static partial class CellPreprocessor
 
     [GeneratedRegex("^#r\\s+\"([^\"]*)\"\\s*(//.*)?$")]
     private static partial Regex ReferenceDirective();
+
+    [GeneratedRegex("^#load\\s+\"([^\"]*)\"\\s*(//.*)?$")]
+    private static partial Regex LoadDirective();
 
     [GeneratedRegex("^%%?[A-Za-z_][A-Za-z0-9_]*")]
     private static partial Regex IpythonMagic();

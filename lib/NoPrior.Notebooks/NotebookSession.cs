@@ -48,7 +48,7 @@ public sealed class NotebookSession : IDisposable
         if (!Directory.Exists(NotebookDirectory)) throw new DirectoryNotFoundException($"Notebook folder '{NotebookDirectory}' does not exist.");
         _globals = new NotebookGlobals(this);
         NotebookFormatters.Register();
-        NotebookFormatters.BeginNotebook();
+        NotebookHtml.BeginNotebook();
         RegisterEngineFormatters();
         _options = ScriptOptions.Default
             .WithReferences(FrameworkReferences().Append(MetadataReference.CreateFromFile(typeof(NotebookGlobals).Assembly.Location)))
@@ -106,26 +106,39 @@ public sealed class NotebookSession : IDisposable
         catch (CellPreprocessor.DirectiveException e) { EmitError(cell, "DirectiveError", e.Message, [e.Message]); return; }
         if (pre.References.Count > 0) _options = _options.AddReferences(pre.References);
 
+        // #load-ed files run first, each as a submission of its own, so their usings carry over like a cell's.
+        foreach (var loaded in pre.Loaded)
+            if (await SubmitAsync(cell, loaded.Code, $"{Path.GetFileName(loaded.Path)}: ", ct) is null) return;
+        if (await SubmitAsync(cell, pre.Code, "", ct) is not { } next) return;
+
+        if (HasTrailingValue(next.Script.GetCompilation()))
+            Emit(new CellOutput(OutputKind.ExecuteResult, Data: Render(next.ReturnValue, null)) { Value = next.ReturnValue });
+    }
+
+    /// <summary>Compiles and runs one submission; null (with the error emitted) when it did not compile, was cancelled or
+    /// threw. <c>source</c> prefixes error messages with a loaded file's name (empty for the cell itself).</summary>
+    async Task<ScriptState<object?>?> SubmitAsync(int cell, string code, string source, CancellationToken ct)
+    {
         ScriptState<object?> next;
         try
         {
             var run = _state is null
-                ? CSharpScript.Create<object?>(pre.Code, _options, typeof(NotebookGlobals)).RunAsync(_globals, _ => true, ct)
-                : _state.ContinueWithAsync<object?>(pre.Code, _options, _ => true, ct);
+                ? CSharpScript.Create<object?>(code, _options, typeof(NotebookGlobals)).RunAsync(_globals, _ => true, ct)
+                : _state.ContinueWithAsync<object?>(code, _options, _ => true, ct);
             // Roslyn checks the token only between submissions; WaitAsync returns control on cancellation even while
             // the cell's own code keeps running (it cannot be aborted in .NET), like a kernel interrupt that returns.
             next = await run.WaitAsync(ct);
         }
         catch (CompilationErrorException e)
         {
-            var lines = e.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()).ToList();
+            var lines = e.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => source + d).ToList();
             EmitError(cell, "CompilationError", string.Join("\n", lines), lines);
-            return;
+            return null;
         }
         catch (OperationCanceledException)
         {
             EmitError(cell, "OperationCanceledException", "the cell was cancelled", ["the cell was cancelled"]);
-            return;
+            return null;
         }
 
         // With catchException the state advances even when the cell throws, so later cells still see the
@@ -136,12 +149,10 @@ public sealed class NotebookSession : IDisposable
             ex = Unwrap(ex);
             var trace = ex.ToString().Split('\n').Select(l => l.TrimEnd('\r'))
                 .Where(l => !l.Contains("Microsoft.CodeAnalysis.Scripting", StringComparison.Ordinal)).ToList();
-            EmitError(cell, ex.GetType().Name, ex.Message, trace);
-            return;
+            EmitError(cell, ex.GetType().Name, source + ex.Message, trace);
+            return null;
         }
-
-        if (HasTrailingValue(next.Script.GetCompilation()))
-            Emit(new CellOutput(OutputKind.ExecuteResult, Data: Render(next.ReturnValue, null)) { Value = next.ReturnValue });
+        return next;
     }
 
     /// <summary>True when the cell ends in an expression without a semicolon whose type is not void (its value is the result).</summary>

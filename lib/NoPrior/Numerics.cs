@@ -30,6 +30,21 @@ public static class Numerics
         return a.Zip(b, (u, v) => (u - ma) * (v - mb)).Sum() / sxx;
     }
 
+    /// <summary>
+    /// max|a − b| / max|b|: the relative deviation of <paramref name="a"/> from the reference <paramref name="b"/>
+    /// (e.g. Φ(cθ; x) against c^L Φ(θ; x) for homogeneity). Both must be finite and of the same shape, b not all zero.
+    /// </summary>
+    public static double RelativeMaxDeviation(Tensor a, Tensor b)
+    {
+        CheckFinite(a, nameof(a)); CheckFinite(b, nameof(b));
+        if (!a.shape.SequenceEqual(b.shape)) throw new ArgumentException($"a and b must have the same shape, got [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}].");
+        using var scale = b.abs().max();
+        double s = scale.ToDouble();
+        if (s == 0) throw new ArgumentException("b is all zeros; a relative deviation from it is undefined.", nameof(b));
+        using var dev = (a - b).abs().max();
+        return dev.ToDouble() / s;
+    }
+
     /// <summary>Throws if <paramref name="t"/> contains NaN or ±∞.</summary>
     public static Tensor CheckFinite(Tensor t, string name)
     {

@@ -192,6 +192,55 @@ public sealed class EngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Load_runs_a_script_file_whose_usings_and_references_carry_over_to_later_cells()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "sub"));
+        File.WriteAllText(Path.Combine(_dir, "sub", "inner.csx"), "using System.Globalization;\nvar loadedValue = 40;");
+        File.WriteAllText(Path.Combine(_dir, "setup.csx"), "// setup\n#r \"../x/NoPrior.dll\"\n#load \"sub/inner.csx\"\nusing NoPrior;\nusing static System.Math;");
+        var load = await Run("#load \"setup.csx\"");
+        Assert.True(load.Success, load.Error?.ErrorValue);
+        Assert.Empty(load.Outputs);
+        var r = await Run("Max(loadedValue, 2) + typeof(Progress).Name.Length - CultureInfo.InvariantCulture.Name.Length");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal("48", Plain(r.Outputs.Single()));
+    }
+
+    [Fact]
+    public async Task Load_then_code_in_the_same_cell_gives_the_cell_its_own_value_and_line_numbers()
+    {
+        File.WriteAllText(Path.Combine(_dir, "setup.csx"), "using static System.Math;");
+        var r = await Run("#load \"setup.csx\"\nAbs(-3)");
+        Assert.True(r.Success, r.Error?.ErrorValue);
+        Assert.Equal("3", Plain(r.Outputs.Single()));
+        var bad = await Run("#load \"setup.csx\"\nvar q = ;");
+        Assert.Equal("CompilationError", bad.Error!.ErrorName);
+        Assert.Contains("(2,9)", bad.Error.ErrorValue);
+    }
+
+    [Theory]
+    [InlineData("#load \"missing.csx\"", "script not found at")]
+    [InlineData("var a = 1;\n#load \"setup.csx\"", "must come before any code")]
+    [InlineData("#load setup.csx", "malformed directive")]
+    [InlineData("#load \"loop.csx\"", "loads itself")]
+    public async Task Load_errors_name_the_line_and_the_problem(string cell, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "setup.csx"), "var s = 1;");
+        File.WriteAllText(Path.Combine(_dir, "loop.csx"), "#load \"loop.csx\"");
+        var r = await Run(cell);
+        Assert.Equal("DirectiveError", r.Error!.ErrorName);
+        Assert.Contains(expected, r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task An_error_in_a_loaded_file_names_the_file()
+    {
+        File.WriteAllText(Path.Combine(_dir, "broken.csx"), "using Not.A.Namespace;");
+        var r = await Run("#load \"broken.csx\"");
+        Assert.Equal("CompilationError", r.Error!.ErrorName);
+        Assert.Contains("broken.csx: (1,", r.Error.ErrorValue);
+    }
+
+    [Fact]
     public async Task Current_directory_is_the_notebook_folder_during_a_cell()
     {
         var r = await Run("Directory.GetCurrentDirectory()");

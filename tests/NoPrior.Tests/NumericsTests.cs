@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace NoPrior.Tests;
 
 public class NumericsTests
@@ -21,5 +23,18 @@ public class NumericsTests
         Assert.Equal(3.0, Numerics.Median(new[] { 5.0, 1, 3 }));
         Assert.Equal(3.0, Numerics.Median(new[] { 4.0, 1, 3, 2 }));
         Assert.Throws<ArgumentException>(() => Numerics.Median(Array.Empty<double>()));
+    }
+
+    [Fact]
+    public void Relative_max_deviation_is_max_abs_difference_over_max_abs_reference()
+    {
+        using var a = torch.tensor(new[] { 1.0, -2.5, 3.0 }); using var b = torch.tensor(new[] { 1.0, -2.0, 4.0 });
+        Assert.Equal(1.0 / 4.0, Numerics.RelativeMaxDeviation(a, b), 15);
+        using var zero = torch.zeros(3, dtype: ScalarType.Float64);
+        Assert.Contains("all zeros", Assert.Throws<ArgumentException>(() => Numerics.RelativeMaxDeviation(a, zero)).Message);
+        using var nan = b.clone(); nan[0] = double.NaN;
+        Assert.Contains("b contains NaN", Assert.Throws<ArgumentException>(() => Numerics.RelativeMaxDeviation(a, nan)).Message);
+        using var shorter = torch.ones(2, dtype: ScalarType.Float64);
+        Assert.Contains("same shape", Assert.Throws<ArgumentException>(() => Numerics.RelativeMaxDeviation(a, shorter)).Message);
     }
 }

@@ -11,10 +11,12 @@ public sealed class ImageDataset : IDisposable
 {
     readonly Func<long, ImageDataset>? _fresh;
 
-    internal ImageDataset(LabelledSet set, int[] classes, int[] sourceRows, Tensor mean, bool meanSubtracted,
+    internal ImageDataset(LabelledSet set, int[] classes, int[] sourceRows, Tensor mean, bool meanSubtracted, int height, int width,
         string[] classNames, int[] positiveClasses, int[] negativeClasses, string description, Func<long, ImageDataset>? fresh)
     {
-        Set = set; Classes = classes; SourceRows = sourceRows; Mean = mean; MeanSubtracted = meanSubtracted;
+        if (set.Dim != (long)height * width)
+            throw new ArgumentException($"Images of {height}×{width} pixels need rows of {height * width} values, the set has {set.Dim}.");
+        Set = set; Classes = classes; SourceRows = sourceRows; Mean = mean; MeanSubtracted = meanSubtracted; Height = height; Width = width;
         ClassNames = classNames; PositiveClasses = positiveClasses; NegativeClasses = negativeClasses; Description = description;
         _fresh = fresh;
     }
@@ -28,7 +30,7 @@ public sealed class ImageDataset : IDisposable
     public ImageDataset FreshSample(long seed) => _fresh is { } f ? f(seed)
         : throw new InvalidOperationException("This set is itself a fresh sample; draw fresh samples from the training set.");
 
-    /// <summary>The labelled set: X [m, 784] float64, Y [m] with +1 for <see cref="PositiveClasses"/> and −1 otherwise.</summary>
+    /// <summary>The labelled set: X [m, Height·Width] float64 (784 for MNIST), Y [m] with +1 for <see cref="PositiveClasses"/> and −1 otherwise.</summary>
     public LabelledSet Set { get; }
     /// <summary>Shortcut for <c>Set.X</c>.</summary>
     public Tensor X => Set.X;
@@ -38,7 +40,7 @@ public sealed class ImageDataset : IDisposable
     public int[] Classes { get; }
     /// <summary>The row of every image in the committed IDX file (rows 100·c … 100·c+99 hold class c).</summary>
     public int[] SourceRows { get; }
-    /// <summary>The per-pixel offset that was subtracted, [784] float64: the mean of the chosen images if
+    /// <summary>The per-pixel offset that was subtracted, [Height·Width] float64: the mean of the chosen images if
     /// <see cref="MeanSubtracted"/>, zeros otherwise. Pixels = X + Mean in either case.</summary>
     public Tensor Mean { get; }
     /// <summary>Whether the per-pixel mean of the chosen images was subtracted from X.</summary>
@@ -51,15 +53,15 @@ public sealed class ImageDataset : IDisposable
     public int[] NegativeClasses { get; }
     /// <summary>One line saying what the set is (source, groups, counts, preprocessing).</summary>
     public string Description { get; }
-    /// <summary>Image height in pixels (28).</summary>
-    public int Height => 28;
-    /// <summary>Image width in pixels (28).</summary>
-    public int Width => 28;
+    /// <summary>Image height in pixels, as stored in the data file (28 for MNIST and Fashion-MNIST).</summary>
+    public int Height { get; }
+    /// <summary>Image width in pixels, as stored in the data file (28 for MNIST and Fashion-MNIST).</summary>
+    public int Width { get; }
     /// <summary>Number of images m.</summary>
     public long Count => Set.Count;
 
-    /// <summary>Rows of <paramref name="x"/> ([n, 784] or [784], e.g. attack candidates in the same mean-subtracted
-    /// coordinates) as images in pixel space: (x + Mean) reshaped to [n, 28, 28]. Not clipped: values outside
+    /// <summary>Rows of <paramref name="x"/> ([n, Height·Width] or [Height·Width], e.g. attack candidates in the same
+    /// mean-subtracted coordinates) as images in pixel space: (x + Mean) reshaped to [n, Height, Width]. Not clipped: values outside
     /// [0, 1] show how far a candidate left the image box.</summary>
     public Tensor ToImages(Tensor x)
     {

@@ -6,7 +6,6 @@ namespace NoPrior.Data;
 internal static class ImageSubsets
 {
     internal const int PerClassStored = 100;
-    internal const int Pixels = 28 * 28;
 
     internal static string Resolve(string? dataDirectory, string file)
     {
@@ -32,8 +31,10 @@ internal static class ImageSubsets
         var labelsPath = Resolve(dataDirectory, labelsFile);
         var (ishape, pixels) = Idx.ReadBytes(imagesPath);
         var (lshape, labels) = Idx.ReadBytes(labelsPath);
-        if (ishape.Length != 3 || ishape[1] != 28 || ishape[2] != 28)
-            throw new InvalidDataException($"'{imagesPath}' should hold images [n, 28, 28], has shape [{string.Join(", ", ishape)}].");
+        if (ishape.Length != 3 || ishape[1] <= 0 || ishape[2] <= 0)
+            throw new InvalidDataException($"'{imagesPath}' should hold images [n, height, width], has shape [{string.Join(", ", ishape)}].");
+        // The image size is the file's: the dataset carries it (ImageDataset.Height/Width), nothing assumes 28×28.
+        int height = ishape[1], width = ishape[2], Pixels = height * width;
         if (lshape.Length != 1 || lshape[0] != ishape[0])
             throw new InvalidDataException($"'{labelsPath}' holds {string.Join("×", lshape)} labels for {ishape[0]} images.");
 
@@ -49,24 +50,30 @@ internal static class ImageSubsets
             rows.AddRange(chosen);
         }
 
-        int m = rows.Count;
-        var x = new double[m * Pixels];
-        var y = new double[m];
-        var classes = new int[m];
-        for (int r = 0; r < m; r++)
+        // Pixels k/255, labels ±1 and source classes of the given file rows.
+        (Tensor X, Tensor Y, int[] Classes) Take(IReadOnlyList<int> chosenRows)
         {
-            int src = rows[r];
-            for (int p = 0; p < Pixels; p++) x[r * Pixels + p] = pixels[src * Pixels + p] / 255.0;
-            classes[r] = labels[src];
-            y[r] = positive.Contains(labels[src]) ? 1.0 : -1.0;
+            int count = chosenRows.Count;
+            var x = new double[count * Pixels];
+            var y = new double[count];
+            var cls = new int[count];
+            for (int r = 0; r < count; r++)
+            {
+                int src = chosenRows[r];
+                for (int p = 0; p < Pixels; p++) x[r * Pixels + p] = pixels[src * Pixels + p] / 255.0;
+                cls[r] = labels[src];
+                y[r] = positive.Contains(labels[src]) ? 1.0 : -1.0;
+            }
+            return (torch.tensor(x, new long[] { count, Pixels }, dtype: ScalarType.Float64), torch.tensor(y, dtype: ScalarType.Float64), cls);
         }
 
-        using var X = torch.tensor(x, new long[] { m, Pixels }, dtype: ScalarType.Float64);
-        using var Y = torch.tensor(y, dtype: ScalarType.Float64);
+        int m = rows.Count;
+        var (X, Y, classes) = Take(rows);
         // The reference subtracts the per-pixel mean of the training subset itself (both classes together).
         var mean = subtractMean ? X.mean(new long[] { 0 }) : torch.zeros(Pixels, dtype: ScalarType.Float64);
         using var centred = X - mean;
         var set = new LabelledSet(centred, Y);
+        X.Dispose(); Y.Dispose();
 
         string Names(int[] g) => string.Join(", ", g.Select(c => classNames[c]));
         string description = $"{datasetName}: +1 = {{{Names(positive)}}}, −1 = {{{Names(negative)}}}, {perClass} per class " +
@@ -85,24 +92,15 @@ internal static class ImageSubsets
                     throw new InvalidOperationException($"A fresh sample of {perClass} images of class {classNames[c]} needs {perClass} images the training set did not use; the committed {datasetName} subset has {unused.Length} left ({PerClassStored} per class). Use perClass ≤ {PerClassStored / 2}.");
                 freshRows.AddRange(SplitMix64.Permute(unused, (long)RandomStreams.DerivedSeed(RandomRole.FreshSample, freshSeed), c).Take(perClass).Order());
             }
-            var fx = new double[freshRows.Count * Pixels];
-            var fy = new double[freshRows.Count];
-            var fc = new int[freshRows.Count];
-            for (int r = 0; r < freshRows.Count; r++)
-            {
-                int src = freshRows[r];
-                for (int p = 0; p < Pixels; p++) fx[r * Pixels + p] = pixels[src * Pixels + p] / 255.0;
-                fc[r] = labels[src];
-                fy[r] = positive.Contains(labels[src]) ? 1.0 : -1.0;
-            }
-            using var FX = torch.tensor(fx, new long[] { freshRows.Count, Pixels }, dtype: ScalarType.Float64);
-            using var FY = torch.tensor(fy, dtype: ScalarType.Float64);
+            var (FX, FY, fc) = Take(freshRows);
             using var fcentred = FX - mean;
-            return new ImageDataset(new LabelledSet(fcentred, FY), fc, freshRows.ToArray(), mean.clone(), subtractMean, classNames,
+            using var fy = FY;
+            FX.Dispose();
+            return new ImageDataset(new LabelledSet(fcentred, fy), fc, freshRows.ToArray(), mean.clone(), subtractMean, height, width, classNames,
                 positive.Order().ToArray(), negative.Order().ToArray(),
                 $"fresh sample of {datasetName} (images the training set did not use, seed {freshSeed}), {perClass} per class, in the training set's coordinates", null);
         }
-        return new ImageDataset(set, classes, chosenRows, mean, subtractMean, classNames,
+        return new ImageDataset(set, classes, chosenRows, mean, subtractMean, height, width, classNames,
             positive.Order().ToArray(), negative.Order().ToArray(), description, Fresh);
     }
 

@@ -16,7 +16,7 @@ public static class Figures
     public static string Save(GenericChart chart, string name)
     {
         var path = PathFor(name, ".html");
-        File.WriteAllText(path, NotebookFormatters.ChartPage(chart, name));
+        File.WriteAllText(path, NotebookHtml.ChartPage(chart, name));
         return path;
     }
 

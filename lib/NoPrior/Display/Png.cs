@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace NoPrior.Display;
 
 /// <summary>
-/// A minimal PNG encoder (8-bit grayscale or RGB, no interlacing) so image outputs need no image package:
+/// A minimal PNG encoder (8-bit grayscale, no interlacing) so image outputs need no image package:
 /// signature, IHDR, one zlib-compressed IDAT, IEND, each chunk with its CRC-32 (PNG spec, ISO/IEC 15948).
 /// </summary>
 public static class Png
@@ -13,9 +13,6 @@ public static class Png
 
     /// <summary>Encodes a <paramref name="width"/>×<paramref name="height"/> 8-bit grayscale image given row-major.</summary>
     public static byte[] EncodeGray(int width, int height, ReadOnlySpan<byte> pixels) => Encode(width, height, pixels, colorType: 0, channels: 1);
-
-    /// <summary>Encodes a <paramref name="width"/>×<paramref name="height"/> 8-bit RGB image given row-major as r,g,b triples.</summary>
-    public static byte[] EncodeRgb(int width, int height, ReadOnlySpan<byte> pixels) => Encode(width, height, pixels, colorType: 2, channels: 3);
 
     static byte[] Encode(int width, int height, ReadOnlySpan<byte> pixels, byte colorType, int channels)
     {

@@ -3,14 +3,14 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Kkt;
 
-/// <summary>A network θ with a weighted set on which θ satisfies the KKT conditions of (P) exactly (PAPER §4).</summary>
+/// <summary>A network θ with a weighted set on which θ satisfies the KKT conditions of (P) exactly (workbook-derived; docs/theory.md §3).</summary>
 public sealed record ExactInstance(HomogeneousMlp Network, LabelledSet Set) : IDisposable
 {
     public void Dispose() { Network.Dispose(); Set.Dispose(); }
 }
 
 /// <summary>
-/// Networks and weighted sets that satisfy the KKT conditions of (P) exactly (PAPER §4), so the exact statements can be
+/// Networks and weighted sets that satisfy the KKT conditions of (P) exactly (workbook-derived; docs/theory.md §3), so the exact statements can be
 /// checked to rounding error before they are measured on trained — only approximately KKT — networks.
 /// </summary>
 public static class ExactInstances
@@ -19,7 +19,7 @@ public static class ExactInstances
     /// Two-layer, one neuron per point, for rows x_j that are pairwise orthogonal or obtuse (x_i·x_j ≤ 0, i ≠ j):
     /// w_j = x_j ‖x_j‖^{-3/2}, v_j = y_j ‖x_j‖^{-1/2}, λ_j = 1/‖x_j‖. Neuron j is active on x_j only, every margin is 1,
     /// and stationarity holds: w_j = λ_j y_j v_j x_j, v_j = λ_j y_j σ(w_j·x_j). (Derived here; for x_i = e_i this is
-    /// PAPER §4's instance w_j = x_j, v_j = y_j, λ_i = 1.)
+    /// the basis-vector instance of docs/theory.md §3, w_j = x_j, v_j = y_j, λ_i = 1.)
     /// </summary>
     public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPoint(Tensor X, double[] labels)
     {
@@ -37,7 +37,7 @@ public static class ExactInstances
         return (new HomogeneousMlp(new[] { W, v }), new LabelledSet(X, y, lambda));
     }
 
-    /// <summary>PAPER §4 as stated: x_i = e_i in R^d (n ≤ d), w_j = x_j, v_j = y_j, λ_i = 1. Pre-activations are exactly 0 or 1.</summary>
+    /// <summary>The basis-vector instance of docs/theory.md §3: x_i = e_i in R^d (n ≤ d), w_j = x_j, v_j = y_j, λ_i = 1. Pre-activations are exactly 0 or 1.</summary>
     public static (HomogeneousMlp Net, LabelledSet Set) BasisVectors(int n, int d, double[] labels)
     {
         if (n > d) throw new ArgumentException($"Need n ≤ d basis vectors, got n = {n}, d = {d}.");
@@ -95,7 +95,7 @@ public static class ExactInstances
     }
 
     /// <summary>
-    /// Two-layer, one neuron per cluster *(derived here, generalising PAPER §4's one neuron per point)*. For unit,
+    /// Two-layer, one neuron per cluster *(derived here, generalising the one-neuron-per-point instances of docs/theory.md §3)*. For unit,
     /// pairwise obtuse directions m_j (rows of <paramref name="directions"/>), cluster j has label y_j, multipliers
     /// λ_i ~ U(0.5, 1.5) with sum Λ_j, and points x_i = m_j/Λ_j + p_i with p_i ⊥ m_j and Σ_i λ_i p_i = 0
     /// (‖p_i‖ uniform in [0, <paramref name="spread"/>/Λ_j] before centring, so ‖p_i‖ ≤ 2·spread/Λ_j). The network w_j = √Λ_j m_j, v_j = y_j √Λ_j is then exactly

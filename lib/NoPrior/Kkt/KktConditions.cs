@@ -6,7 +6,7 @@ namespace NoPrior.Kkt;
 
 /// <summary>
 /// How well a network θ and a labelled, weighted set {(x_i, y_i, λ_i)} satisfy the KKT conditions of the
-/// max-margin problem (P) min ½‖θ‖² s.t. y_i Φ(θ; x_i) ≥ 1 (PAPER §1):
+/// max-margin problem (P) min ½‖θ‖² s.t. y_i Φ(θ; x_i) ≥ 1 (docs/theory.md §1):
 /// 1. stationarity θ = Σ_i λ_i y_i ∇_θΦ(θ; x_i); 2. primal feasibility y_i Φ(θ; x_i) ≥ 1;
 /// 3. dual feasibility λ_i ≥ 0; 4. complementary slackness λ_i (y_i Φ(θ; x_i) − 1) = 0.
 /// (ε, δ)-KKT (Lyu &amp; Li 2020): feasible, λ ≥ 0, ‖θ − Σ λ_i y_i ∇Φ(x_i)‖ ≤ ε and λ_i (y_i Φ(x_i) − 1) ≤ δ for all i.
@@ -85,7 +85,7 @@ public sealed record KktReport
     }
 }
 
-/// <summary>Fitting KKT multipliers and measuring the four KKT conditions (PAPER §1).</summary>
+/// <summary>Fitting KKT multipliers and measuring the four KKT conditions (docs/theory.md §1).</summary>
 public static class KktConditions
 {
     /// <summary>Multipliers are counted as support when λ_i &gt; this fraction of max λ.</summary>
@@ -191,30 +191,24 @@ public static class KktConditions
     /// <summary>
     /// The KKT diagnostics of the true set along a training run, one row per checkpoint: step, relative stationarity
     /// residual with fitted λ (scale-invariant, so defined before the data are fitted), and — once every point is
-    /// classified correctly — δ and the normalised margin after rescaling to unit minimum margin (NaN before).
+    /// classified correctly — δ after rescaling to unit minimum margin (NaN before), and the normalised margin.
     /// </summary>
-    public static DataFrame Trajectory(IEnumerable<KeyValuePair<int, HomogeneousMlp>> checkpoints, LabelledSet train)
+    public static KktTrajectoryRow[] TrajectoryRows(IEnumerable<KeyValuePair<int, HomogeneousMlp>> checkpoints, LabelledSet train)
     {
-        var steps = new List<int>(); var rel = new List<double>(); var delta = new List<double>(); var nm = new List<double>();
+        var rows = new List<KktTrajectoryRow>();
         using var unweighted = new LabelledSet(train.X, train.Y);
         foreach (var (step, net) in checkpoints)
         {
-            steps.Add(step);
-            double q = net.MinMargin(train.X, train.Y);
-            if (q > 0)
-            {
-                var r = DiagnoseTrained(net, train);
-                rel.Add(r.RelativeStationarity); delta.Add(r.Delta);
-            }
-            else
-            {
-                rel.Add(Diagnose(net, unweighted).RelativeStationarity); delta.Add(double.NaN);
-            }
-            nm.Add(net.NormalisedMargin(train.X, train.Y));
+            bool fitted = net.MinMargin(train.X, train.Y) > 0;
+            var r = fitted ? DiagnoseTrained(net, train) : Diagnose(net, unweighted);
+            rows.Add(new KktTrajectoryRow(step, r.RelativeStationarity, fitted ? r.Delta : double.NaN, net.NormalisedMargin(train.X, train.Y)));
         }
-        return new DataFrame(new Int32DataFrameColumn("step", steps), new DoubleDataFrameColumn("relative_stationarity", rel),
-            new DoubleDataFrameColumn("delta", delta), new DoubleDataFrameColumn("normalized_margin", nm));
+        return rows.ToArray();
     }
+
+    /// <summary><see cref="TrajectoryRows"/> as a table (columns step, relative_stationarity, delta, normalized_margin).</summary>
+    public static DataFrame Trajectory(IEnumerable<KeyValuePair<int, HomogeneousMlp>> checkpoints, LabelledSet train) =>
+        KktTrajectoryRow.ToDataFrame(TrajectoryRows(checkpoints, train));
 
     static void CheckDims(HomogeneousMlp net, LabelledSet set)
     {
@@ -226,7 +220,24 @@ public static class KktConditions
     {
         if (lambda.dim() != 1 || lambda.shape[0] != set.Count)
             throw new ArgumentException($"lambda must be a vector of {set.Count} multipliers, got shape [{string.Join(", ", lambda.shape)}].", nameof(lambda));
+        Numerics.CheckFinite(lambda, nameof(lambda));
     }
 
     static double[] ToArray(Tensor t) { using var c = t.detach().to(ScalarType.Float64, CPU).contiguous(); return c.data<double>().ToArray(); }
+}
+
+/// <summary>One checkpoint of <see cref="KktConditions.TrajectoryRows"/>.</summary>
+/// <param name="Step">GD step of the checkpoint.</param>
+/// <param name="RelativeStationarity">‖θ − Σ λ_i y_i ∇_θΦ(x_i)‖ / ‖θ‖ with λ fitted by NNLS.</param>
+/// <param name="Delta">δ = max_i λ_i (y_i Φ(x_i) − 1) after rescaling to unit minimum margin; NaN before the data are fitted.</param>
+/// <param name="NormalizedMargin">min_i y_i Φ(θ; x_i) / ‖θ‖^L.</param>
+public sealed record KktTrajectoryRow(int Step, double RelativeStationarity, double Delta, double NormalizedMargin)
+{
+    /// <summary>The rows as a table, columns step, relative_stationarity, delta, normalized_margin.</summary>
+    public static DataFrame ToDataFrame(IEnumerable<KktTrajectoryRow> rows)
+    {
+        var r = rows.ToList();
+        return new DataFrame(new Int32DataFrameColumn("step", r.Select(x => x.Step)), new DoubleDataFrameColumn("relative_stationarity", r.Select(x => x.RelativeStationarity)),
+            new DoubleDataFrameColumn("delta", r.Select(x => x.Delta)), new DoubleDataFrameColumn("normalized_margin", r.Select(x => x.NormalizedMargin)));
+    }
 }

@@ -71,6 +71,7 @@ public static class Nnls
     {
         if (A.dim() != 2) throw new ArgumentException($"A must be a matrix, got shape [{string.Join(", ", A.shape)}].", nameof(A));
         if (t.dim() != 1 || t.shape[0] != A.shape[0]) throw new ArgumentException($"t must be a vector of length {A.shape[0]}, got shape [{string.Join(", ", t.shape)}].", nameof(t));
+        Numerics.CheckFinite(A, nameof(A)); Numerics.CheckFinite(t, nameof(t));
         using var a = A.to(ScalarType.Float64);
         using var at = a.t();
         using var Q = at.matmul(a);

@@ -76,5 +76,24 @@ public static class ApproximateKkt
             bound, Math.Max(0, Math.Max(rest, Math.Max(l1 * (m1 - 1), l2 * (m2 - 1)))), Math.Max(0, 1 - minMargin), result);
     }
 
+    /// <summary>
+    /// <see cref="Split"/> with lengths chosen from point i's exact pattern-preserving interval along ν
+    /// (<see cref="LinearRegion.PatternPreservingInterval"/>, forward length F and backward length B, each capped at
+    /// <paramref name="maxLength"/>): α = <paramref name="alphaFraction"/>·min(F, cap), β = <paramref name="betaFraction"/>·min(B, cap).
+    /// Fractions below 1 keep both halves inside R_A and the pattern is checked; a fraction ≥ 1 is a split meant to
+    /// leave the region, done without checks (to show Lemma 7's linear prediction failing).
+    /// </summary>
+    public static KktBookkeeping SplitInRegion(HomogeneousMlp net, LabelledSet set, int i, Tensor nu,
+        double alphaFraction = 0.5, double betaFraction = 0.25, double maxLength = 10)
+    {
+        if (!(alphaFraction > 0) || !(betaFraction > 0) || !(maxLength > 0) || double.IsInfinity(alphaFraction + betaFraction))
+            throw new ArgumentException($"fractions and maxLength must be positive and finite (alphaFraction = {alphaFraction}, betaFraction = {betaFraction}, maxLength = {maxLength}).");
+        using var x = set.X[i];
+        var interval = LinearRegion.PatternPreservingInterval(net, x, nu);
+        double alpha = alphaFraction * Math.Min(interval.Forward, maxLength), beta = betaFraction * Math.Min(interval.Backward, maxLength);
+        bool inside = alphaFraction < 1 && betaFraction < 1;
+        return Split(net, set, i, nu, alpha, beta, inside ? SplitChecks.Pattern | SplitChecks.NonNegativeMultiplier : SplitChecks.None);
+    }
+
     static IEnumerable<int> Others(KktReport r, params int[] skip) => Enumerable.Range(0, r.Margins.Length).Where(k => !skip.Contains(k));
 }

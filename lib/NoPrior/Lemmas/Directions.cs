@@ -103,6 +103,22 @@ public static class Directions
         return (v - u * (u.dot(v) / uu)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>A float64 direction with N(0, 1) entries in R^d from a seeded generator (a random ν for a split).</summary>
+    public static Tensor Gaussian(long d, long seed)
+    {
+        if (d <= 0) throw new ArgumentOutOfRangeException(nameof(d), $"The dimension must be positive, got {d}.");
+        return torch.randn(d, dtype: ScalarType.Float64, generator: new torch.Generator((ulong)seed));
+    }
+
+    /// <summary><see cref="MarginPreserving"/> scaled to unit length; throws when the projection is zero (ν parallel to u_A).</summary>
+    public static Tensor UnitMarginPreserving(HomogeneousMlp net, Tensor x, Tensor nu)
+    {
+        var v = MarginPreserving(net, x, nu);
+        using var norm = v.norm();
+        if (norm.ToDouble() == 0) { v.Dispose(); throw new ArgumentException("nu is parallel to u_A: it has no margin-preserving component to normalise.", nameof(nu)); }
+        using (v) return v / norm;
+    }
+
     /// <summary>u_A·ν, the rate at which Φ changes along ν inside the region of x (0 for a margin-preserving ν).</summary>
     public static double MarginSlope(HomogeneousMlp net, Tensor x, Tensor nu)
     {

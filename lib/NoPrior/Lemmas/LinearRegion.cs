@@ -17,7 +17,7 @@ public sealed record PatternInterval(double Forward, double Backward, int Forwar
 }
 
 /// <summary>
-/// Linear-region facts (PAPER §1). The inputs with a given activation pattern A form a convex polyhedral cone R_A,
+/// Linear-region facts (docs/theory.md §2). The inputs with a given activation pattern A form a convex polyhedral cone R_A,
 /// and on R_A both Φ(θ; x) = u_A·x and ∇_θΦ(θ; x) = G_A x are linear in x. Lemmas 2 and 3 and Theorems 4 and 5
 /// all follow from these two facts.
 /// </summary>
@@ -25,7 +25,7 @@ public static class LinearRegion
 {
     /// <summary>
     /// u_A, the effective linear map of the region of each input: u_A = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 with
-    /// D_k = diag(1[h_k &gt; 0]) the masks of the pattern, so that Φ(θ; x) = u_A(x)·x (PAPER §1). For a linear model
+    /// D_k = diag(1[h_k &gt; 0]) the masks of the pattern, so that Φ(θ; x) = u_A(x)·x (docs/theory.md §2). For a linear model
     /// (L = 1) u_A = w. X [n, d] gives [n, d] (row i is u_{A(x_i)}); a single point [d] gives [d].
     /// </summary>
     public static Tensor EffectiveMap(HomogeneousMlp net, Tensor X)

@@ -72,6 +72,17 @@ public static class MergeLemma
     }
 
     /// <summary>
+    /// The pairs i &lt; j of <paramref name="among"/> (e.g. a <see cref="Kkt.KktReport.Support"/>) that Lemma 2 may
+    /// merge: same label, same activation pattern, positive multipliers (<see cref="MergeHypotheses.Hold"/>), in order
+    /// of i then j.
+    /// </summary>
+    public static MergeHypotheses[] MergeablePairs(HomogeneousMlp net, LabelledSet set, IEnumerable<int> among)
+    {
+        var keep = among.ToHashSet();
+        return Pairs(net, set).Where(p => p.Hold && keep.Contains(p.I) && keep.Contains(p.J)).ToArray();
+    }
+
+    /// <summary>
     /// Lemma 2: merges points i and j of a weighted set into x_{1.5} = (λ_i x_i + λ_j x_j)/(λ_i + λ_j) with multiplier
     /// λ_i + λ_j and their common label. The merged point takes index min(i, j); the other index is removed, the
     /// remaining points keep their order. Throws <see cref="LemmaHypothesisException"/> naming the failing hypothesis

@@ -38,7 +38,7 @@ public sealed record SplitHypotheses(int I, double Alpha, double Beta, double La
 public static class SplitLemma
 {
     const string Statement = "Lemma 3 (split)";
-    /// <summary>Default bound on the margin change max(α, β)|u_A·ν| accepted as "margin preserved" (PAPER §6: 1e-10).</summary>
+    /// <summary>Default bound on the margin change max(α, β)|u_A·ν| accepted as "margin preserved" (docs/theory.md §9: 1e-10).</summary>
     public const double DefaultMarginTolerance = 1e-10;
 
     /// <summary>Evaluates the hypotheses of Lemma 3 for splitting point i along ν with lengths α, β.</summary>

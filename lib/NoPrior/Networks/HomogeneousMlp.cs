@@ -35,7 +35,7 @@ public sealed record MlpInit(double? FirstLayerStd = null, double? OtherLayersSt
 /// <summary>
 /// A bias-free ReLU multilayer perceptron Φ(θ; x) = W_L σ(W_{L−1} ⋯ σ(W_1 x)) with scalar output.
 /// It is positively homogeneous of degree L (the number of weight layers): Φ(cθ; x) = c^L Φ(θ; x) for c &gt; 0
-/// (PAPER §1). Weights are stored as in PyTorch's nn.Linear, <c>layers.{k}.weight</c> with shape [out, in], input
+/// (docs/theory.md §1). Weights are stored as in PyTorch's nn.Linear, <c>layers.{k}.weight</c> with shape [out, in], input
 /// side first. All computations run on the device and dtype of the weights (float64 by default).
 /// </summary>
 public sealed class HomogeneousMlp : IDisposable
@@ -105,6 +105,7 @@ public sealed class HomogeneousMlp : IDisposable
                 throw new ArgumentException($"All layers must share one device and dtype; layers.{k}.weight is {w[k].dtype} on {w[k].device}.");
         }
         if (w[^1].shape[0] != 1) throw new ArgumentException($"The last layer must have one output, got {w[^1].shape[0]}.");
+        for (int k = 0; k < w.Length; k++) Numerics.CheckFinite(w[k], $"layers.{k}.weight");
     }
 
     /// <summary>Weight matrices, input side first; layer k is PyTorch's <c>layers.{k}.weight</c>.</summary>
@@ -132,7 +133,7 @@ public sealed class HomogeneousMlp : IDisposable
     }
 
     /// <summary>Φ(θ; x_i) for every row of X: [n, d] → [n].</summary>
-    public Tensor Forward(Tensor X) => Forward(X, _weights);
+    public Tensor Forward(Tensor X) => Forward(Numerics.CheckFinite(X, nameof(X)), _weights);
 
     /// <summary>Φ for explicit weights (which may carry autograd history); the building block of training and the attack.</summary>
     public Tensor Forward(Tensor X, IReadOnlyList<Tensor> weights)
@@ -159,7 +160,7 @@ public sealed class HomogeneousMlp : IDisposable
     }
 
     /// <summary>Activation pattern A(x): the on/off state 1[h &gt; 0] of every hidden unit, layers concatenated, [n, HiddenUnits] bool.
-    /// Inputs with the same pattern form a convex polyhedral cone R_A on which Φ and ∇_θΦ are linear in x (PAPER §1).</summary>
+    /// Inputs with the same pattern form a convex polyhedral cone R_A on which Φ and ∇_θΦ are linear in x (docs/theory.md §2).</summary>
     public Tensor ActivationPattern(Tensor X)
     {
         // A linear model (L = 1) has no hidden units: the whole input space is one region, the pattern is empty.
@@ -175,6 +176,7 @@ public sealed class HomogeneousMlp : IDisposable
     public Tensor Margins(Tensor X, Tensor y)
     {
         using var scope = torch.NewDisposeScope();
+        Numerics.CheckFinite(X, nameof(X));
         var labels = Labels.Check(y, PrepareInputs(X).shape[0]).to(DType, Device);
         return (labels * Forward(X)).MoveToOuterDisposeScope();
     }

@@ -25,14 +25,38 @@ public enum MarginLoss
 public sealed record TrainingSettings(int Steps, double LearningRate, MarginLoss Loss = MarginLoss.Logistic,
     int[]? Checkpoints = null, int LogEvery = 100, double? StopBelowLoss = null, string Title = "training");
 
+/// <summary>One row of the training log.</summary>
+/// <param name="Step">GD step (0 = the initialisation).</param>
+/// <param name="Loss">Mean loss (1/n) Σ_i ℓ(y_i Φ(θ; x_i)).</param>
+/// <param name="TrainError">Fraction of points with y_i Φ(θ; x_i) ≤ 0.</param>
+/// <param name="MinMargin">q_min = min_i y_i Φ(θ; x_i).</param>
+/// <param name="NormalizedMargin">q_min / ‖θ‖^L (Lyu &amp; Li 2020: increases once the data are fitted).</param>
+/// <param name="ThetaNorm">‖θ‖.</param>
+public sealed record TrainingLogRow(int Step, double Loss, double TrainError, double MinMargin, double NormalizedMargin, double ThetaNorm)
+{
+    /// <summary>The rows as a table, columns step, loss, train_error, min_margin, normalized_margin, theta_norm.</summary>
+    public static DataFrame ToDataFrame(IEnumerable<TrainingLogRow> rows)
+    {
+        var r = rows.ToList();
+        return new(new Int32DataFrameColumn("step", r.Select(x => x.Step)), new DoubleDataFrameColumn("loss", r.Select(x => x.Loss)),
+            new DoubleDataFrameColumn("train_error", r.Select(x => x.TrainError)), new DoubleDataFrameColumn("min_margin", r.Select(x => x.MinMargin)),
+            new DoubleDataFrameColumn("normalized_margin", r.Select(x => x.NormalizedMargin)), new DoubleDataFrameColumn("theta_norm", r.Select(x => x.ThetaNorm)));
+    }
+}
+
 /// <summary>The outcome of <see cref="GradientDescent.Train"/>: the final network, checkpoints and a training log.</summary>
 public sealed class TrainingRun : IDisposable
 {
     public required HomogeneousMlp Network { get; init; }
     /// <summary>θ at each requested checkpoint step that was reached.</summary>
     public required SortedDictionary<int, HomogeneousMlp> Checkpoints { get; init; }
-    /// <summary>Columns: step, loss, train_error, min_margin, normalized_margin, theta_norm.</summary>
-    public required DataFrame Log { get; init; }
+    /// <summary>The training log as typed rows, in step order.</summary>
+    public required IReadOnlyList<TrainingLogRow> History { get; init; }
+    /// <summary>The last row of <see cref="History"/> (the final network).</summary>
+    public TrainingLogRow Final => History[^1];
+    /// <summary>The training log as a table (<see cref="TrainingLogRow.ToDataFrame"/>) for display.</summary>
+    public DataFrame Log => _log ??= TrainingLogRow.ToDataFrame(History);
+    DataFrame? _log;
     /// <summary>Steps actually taken (fewer than requested if stopped early).</summary>
     public required int StepsTaken { get; init; }
     public void Dispose() { Network.Dispose(); foreach (var c in Checkpoints.Values) c.Dispose(); }
@@ -50,7 +74,7 @@ public static class GradientDescent
     public static TrainingRun Train(HomogeneousMlp init, LabelledSet data, TrainingSettings settings)
     {
         if (settings.Steps < 0) throw new ArgumentOutOfRangeException(nameof(settings), $"Steps must be ≥ 0, got {settings.Steps}.");
-        if (!(settings.LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(settings), $"The learning rate must be positive, got {settings.LearningRate}.");
+        if (!(settings.LearningRate > 0) || double.IsInfinity(settings.LearningRate)) throw new ArgumentOutOfRangeException(nameof(settings), $"The learning rate must be positive and finite, got {settings.LearningRate}.");
         if (settings.LogEvery <= 0) throw new ArgumentOutOfRangeException(nameof(settings), $"LogEvery must be positive, got {settings.LogEvery}.");
         if (data.Dim != init.InputDim) throw new ArgumentException($"The data have dimension {data.Dim} but the network takes inputs of dimension {init.InputDim}.");
         var checkpoints = new HashSet<int>(settings.Checkpoints ?? Array.Empty<int>());
@@ -74,6 +98,8 @@ public static class GradientDescent
                 var q = y * g.Output;
                 var (loss, dLoss) = LossAndDerivative(q, settings.Loss);
                 double meanLoss = loss.mean().ToDouble();
+                if (!double.IsFinite(meanLoss))
+                    throw new ArithmeticException($"{settings.Title}: training diverged at step {step} (mean loss {meanLoss}); lower the learning rate {settings.LearningRate}.");
                 bool last = step == settings.Steps || (settings.StopBelowLoss is { } stop && meanLoss < stop);
                 if (checkpoints.Contains(step)) kept[step] = new HomogeneousMlp(weights);
                 if (step % settings.LogEvery == 0 || last || checkpoints.Contains(step))
@@ -85,7 +111,7 @@ public static class GradientDescent
                 // place allocates no new weight-sized tensor per step (fresh allocations each step made glibc's heap grow).
                 for (int k = 0; k < weights.Length; k++) weights[k].add_(grads[k], alpha: -settings.LearningRate);
             }
-            return new TrainingRun { Network = new HomogeneousMlp(weights), Checkpoints = kept, Log = log.ToDataFrame(), StepsTaken = step };
+            return new TrainingRun { Network = new HomogeneousMlp(weights), Checkpoints = kept, History = log.Rows, StepsTaken = step };
         }
         finally
         {
@@ -105,16 +131,12 @@ public static class GradientDescent
 
     sealed class Log
     {
-        readonly List<int> _step = new(); readonly List<double> _loss = new(), _err = new(), _min = new(), _norm = new(), _theta = new();
+        public List<TrainingLogRow> Rows { get; } = new();
         public void Add(int step, double loss, Tensor q, Tensor[] weights, int depth)
         {
             double thetaNorm = Math.Sqrt(weights.Sum(w => w.square().sum().ToDouble()));
             double min = q.min().ToDouble();
-            _step.Add(step); _loss.Add(loss); _err.Add(q.le(0).to(ScalarType.Float64).mean().ToDouble());
-            _min.Add(min); _norm.Add(min / Math.Pow(thetaNorm, depth)); _theta.Add(thetaNorm);
+            Rows.Add(new TrainingLogRow(step, loss, q.le(0).to(ScalarType.Float64).mean().ToDouble(), min, min / Math.Pow(thetaNorm, depth), thetaNorm));
         }
-        public DataFrame ToDataFrame() => new(new Int32DataFrameColumn("step", _step), new DoubleDataFrameColumn("loss", _loss),
-            new DoubleDataFrameColumn("train_error", _err), new DoubleDataFrameColumn("min_margin", _min),
-            new DoubleDataFrameColumn("normalized_margin", _norm), new DoubleDataFrameColumn("theta_norm", _theta));
     }
 }

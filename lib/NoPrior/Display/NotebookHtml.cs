@@ -3,21 +3,19 @@ using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Analysis;
-using Microsoft.DotNet.Interactive.Formatting;
 using Plotly.NET;
 
 namespace NoPrior.Display;
 
 /// <summary>
-/// Rich notebook output for the workbook's types through Microsoft.DotNet.Interactive.Formatting: DataFrames as HTML
-/// tables, Plotly.NET charts as offline HTML, TorchSharp tensors as text (small ones also as a table) and
-/// <see cref="ImageGrid"/> as HTML and PNG. The workbook's notebook engine calls <see cref="Register"/> at start-up;
-/// any other front end that uses the Formatting package can call it too.
+/// How the workbook's types look in a notebook, as plain functions: DataFrames as HTML tables and text, Plotly.NET
+/// charts as offline HTML (plotly.js inlined once per notebook), TorchSharp tensors as text (small ones also as a
+/// table). The notebook engine (<c>NoPrior.Notebooks.NotebookFormatters</c>) registers them with its formatter; the
+/// library itself needs no notebook package.
 /// </summary>
-public static partial class NotebookFormatters
+public static partial class NotebookHtml
 {
     static readonly object Gate = new();
-    static bool _registered;
     static bool _plotlyEmbedded;
     static int _chartCounter;
 
@@ -26,35 +24,6 @@ public static partial class NotebookFormatters
 
     /// <summary>Tensors with at most this many elements (and at most 2 dimensions) are also shown as an HTML table.</summary>
     public static int TensorTableMaxElements { get; set; } = 400;
-
-    /// <summary>Registers the formatters (idempotent).</summary>
-    public static void Register()
-    {
-        lock (Gate)
-        {
-            if (_registered) return;
-            _registered = true;
-        }
-
-        Formatter.Register<DataFrame>(df => DataFrameHtml(df), HtmlMime);
-        Formatter.Register<DataFrame>(df => DataFrameText(df), PlainMime);
-        Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlMime, PlainMime);
-
-        Formatter.Register<GenericChart>(ChartHtml, HtmlMime);
-        Formatter.Register<GenericChart>(c => "Plotly chart (open the HTML output to see it)", PlainMime);
-        Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), HtmlMime, PlainMime);
-
-        Formatter.Register<torch.Tensor>(TensorText, PlainMime);
-        Formatter.Register<torch.Tensor>(TensorHtml, HtmlMime);
-        Formatter.SetPreferredMimeTypesFor(typeof(torch.Tensor), HtmlMime, PlainMime);
-
-        Formatter.Register<ImageGrid>(g => g.ToHtml(), HtmlMime);
-        Formatter.Register<ImageGrid>(g => Convert.ToBase64String(g.ToPng()), PngMime);
-        Formatter.Register<ImageGrid>(g => g.ToString(), PlainMime);
-        Formatter.SetPreferredMimeTypesFor(typeof(ImageGrid), HtmlMime, PngMime, PlainMime);
-    }
-
-    const string HtmlMime = "text/html", PlainMime = "text/plain", PngMime = "image/png";
 
     /// <summary>
     /// Starts a new notebook document: the next chart embeds plotly.js again (once per notebook, inline, never fetched)
@@ -111,7 +80,8 @@ public static partial class NotebookFormatters
         return $"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title><script type=\"text/javascript\">{PlotlyJs()}</script></head><body>{html}</body></html>\n";
     }
 
-    static string DataFrameHtml(DataFrame df)
+    /// <summary>A DataFrame as an HTML table of at most <see cref="DataFrameRowCap"/> rows.</summary>
+    public static string DataFrameHtml(DataFrame df)
     {
         var sb = new StringBuilder("<table class=\"noprior-dataframe\"><thead><tr><th></th>");
         foreach (var c in df.Columns) sb.Append("<th>").Append(WebUtility.HtmlEncode(c.Name)).Append("</th>");
@@ -128,7 +98,8 @@ public static partial class NotebookFormatters
         return sb.ToString();
     }
 
-    static string DataFrameText(DataFrame df)
+    /// <summary>A DataFrame as aligned text of at most <see cref="DataFrameRowCap"/> rows.</summary>
+    public static string DataFrameText(DataFrame df)
     {
         long shown = Math.Min(df.Rows.Count, DataFrameRowCap);
         var cols = df.Columns.ToList();
@@ -152,13 +123,15 @@ public static partial class NotebookFormatters
 
     static string Describe(torch.Tensor t) => $"tensor [{string.Join("×", t.shape)}] {t.dtype.ToString().ToLowerInvariant()} on {t.device}";
 
-    static string TensorText(torch.Tensor t)
+    /// <summary>A tensor as text: shape, dtype, device and its values.</summary>
+    public static string TensorText(torch.Tensor t)
     {
         if (t.IsInvalid) return "tensor (disposed)";
         return Describe(t) + "\n" + t.ToString(TensorStringStyle.Numpy, fltFormat: "g6", width: 100, cultureInfo: CultureInfo.InvariantCulture);
     }
 
-    static string TensorHtml(torch.Tensor t)
+    /// <summary>A tensor as HTML: the text form, and a table when it has at most <see cref="TensorTableMaxElements"/> elements and 2 dimensions.</summary>
+    public static string TensorHtml(torch.Tensor t)
     {
         if (t.IsInvalid || t.dim() > 2 || t.numel() > TensorTableMaxElements || t.is_complex())
             return "<pre>" + WebUtility.HtmlEncode(TensorText(t)) + "</pre>";

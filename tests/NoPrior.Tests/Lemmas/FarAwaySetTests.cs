@@ -1,53 +1,9 @@
-using NoPrior.Kkt;
 using NoPrior.Lemmas;
 using NoPrior.Networks;
 using NoPrior.Training;
 using static TorchSharp.torch;
 
 namespace NoPrior.Tests;
-
-public class ExactInstanceTests
-{
-    [Theory]
-    [InlineData(5, 5, 1, false)]
-    [InlineData(6, 9, 2, true)]
-    [InlineData(4, 4, 3, true)]
-    public void Obtuse_one_neuron_per_point_instance_is_exactly_kkt(int n, int d, int seed, bool rotate)
-    {
-        var (net, set) = LemmaTestData.Obtuse(n, d, seed, tau: 0.05, rotate: rotate);
-        using (net) using (set)
-        {
-            var r = KktConditions.Diagnose(net, set);
-            Assert.True(r.RelativeStationarity < 1e-14, $"relative stationarity {r.RelativeStationarity}");
-            Assert.All(r.Margins, m => Assert.Equal(1.0, m, 13));
-            using var h = net.PreActivations(set.X)[0];
-            using var offDiagonal = torch.eye(n, dtype: ScalarType.Bool).logical_not();
-            Assert.True(h.masked_select(offDiagonal).max().ToDouble() < 0, "every neuron must be strictly off on the other points");
-        }
-    }
-
-    [Fact]
-    public void Directions_complement_is_orthonormal_and_orthogonal_to_the_data()
-    {
-        var (net, set) = LemmaTestData.Obtuse(5, 9, 4);          // τ = 0: rank n − 1 = 4
-        using (net) using (set)
-        {
-            Assert.Equal(4, Directions.Rank(set.X));
-            using var C = Directions.OrthogonalComplement(set.X);
-            Assert.Equal(new long[] { 5, 9 }, C.shape);
-            using var gram = C.matmul(C.t());
-            Assert.True(TestData.MaxAbs(gram - torch.eye(5, dtype: ScalarType.Float64)) < 1e-13);
-            Assert.True(TestData.MaxAbs(set.X.matmul(C.t())) < 1e-13);
-            using var sd = Directions.SmallestSingular(set.X, 6);
-            Assert.Equal(6, sd.Values.Length);
-            Assert.True(sd.Values.Take(5).All(s => s < 1e-13) && sd.Values[5] > 0.1);
-            using var Xv = set.X.matmul(sd.Directions.t()).norm(0, false);
-            for (int k = 0; k < 6; k++) Assert.Equal(sd.Values[k], Xv[k].ToDouble(), 12);
-            using var full = TestData.Randn(1, 12, 9);
-            Assert.Equal(0, Directions.OrthogonalComplement(full).shape[0]);
-        }
-    }
-}
 
 public class FarAwaySetTests
 {
@@ -203,96 +159,6 @@ public class FarAwaySetTests
             Assert.Contains("must exceed r", Assert.Throws<ArgumentOutOfRangeException>(() => FarAwaySet.Build(net, set, 10, t: 5)).Message);
             using var unweighted = new LabelledSet(set.X, set.Y);
             Assert.Contains("no multipliers", Assert.Throws<ArgumentException>(() => FarAwaySet.Build(net, unweighted, 10)).Message);
-        }
-    }
-}
-
-public class LowDimensionalDataTests
-{
-    [Theory]
-    [InlineData(5, 1)]
-    [InlineData(6, 2)]
-    [InlineData(8, 3)]
-    public void Measured_split_length_is_at_least_the_derived_bound_and_grows_like_one_over_sigma(int n, int seed)
-    {
-        var measured = new List<double>();
-        var inverse = new List<double>();
-        foreach (var tau in new[] { 1e-1, 1e-2, 1e-3 })
-        {
-            var (net, set) = LemmaTestData.Obtuse(n, n, seed, tau);      // spans R^n, close to an (n−1)-dim subspace
-            using (net) using (set)
-            using (var f = LowDimensionalData.Measure(net, set))
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    Assert.True(f.Measured[i] >= f.Bound[i], $"τ={tau}, point {i}: measured {f.Measured[i]:G6} < bound {f.Bound[i]:G6}");
-                    Assert.True(f.Measured[i] >= f.BoundWithResidual[i]);
-                    Assert.True(f.Bound[i] > 0);
-                }
-                measured.Add(f.MeasuredMin); inverse.Add(f.InverseSigma);
-            }
-        }
-        for (int k = 1; k < measured.Count; k++)
-        {
-            Assert.True(inverse[k] > 5 * inverse[k - 1]);
-            Assert.True(measured[k] > 5 * measured[k - 1], $"split length {measured[k - 1]:G3} → {measured[k]:G3} as 1/σ {inverse[k - 1]:G3} → {inverse[k]:G3}");
-        }
-    }
-}
-
-public class ApproximateKktTests
-{
-    [Fact]
-    public void Split_delta_formula_matches_the_measured_delta_on_an_exact_instance()
-    {
-        var (net, set) = LemmaTestData.Obtuse(5, 7, seed: 11, tau: 0.05);
-        using (net) using (set)
-        {
-            for (int i = 0; i < set.Count; i++)
-            {
-                using var raw = TestData.Randn(40 + i, 7);
-                var iv = LinearRegion.PatternPreservingInterval(net, set.X[i], raw);
-                double a = 0.5 * Math.Min(iv.Forward, 10), b = 0.25 * Math.Min(iv.Backward, 10);
-                using var book = ApproximateKkt.Split(net, set, i, raw, a, b);
-                double slope = Directions.MarginSlope(net, set.X[i], raw), lam = set.Lambda![i].ToDouble();
-                double expected = lam * a * b / (a + b) * Math.Abs(slope);
-                Assert.True(expected > 1e-3, "the test direction must change the margin");
-                Assert.Equal(0.0, book.Before.Delta, 14);
-                Assert.True(Math.Abs(book.After.Delta - expected) < 1e-10 * Math.Max(1, expected), $"point {i}: δ' {book.After.Delta} vs λαβ/(α+β)|u·ν| = {expected}");
-                Assert.True(Math.Abs(book.PredictedDeltaBound - expected) < 1e-12 * Math.Max(1, expected));
-                Assert.True(book.EpsilonChange / net.Norm() < 1e-10);
-                Assert.True(Math.Abs(book.After.PrimalViolation - book.PredictedPrimalViolation) < 1e-10 && book.After.PrimalViolation > 1e-3);
-            }
-        }
-    }
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Bookkeeping_bounds_hold_on_approximate_kkt_sets(int seed)
-    {
-        // A random weighted set with margins spread in [1, 2]: δ > 0, ε large.
-        using var net = HomogeneousMlp.Create(new[] { 6, 10, 1 }, seed);
-        using var base0 = LemmaTestData.RandomWeightedSet(net, clusters: 3, perCluster: 3, seed: 90 + seed);
-        using var scale = (1 + torch.rand(base0.Count, dtype: ScalarType.Float64, generator: new Generator((ulong)seed)));
-        using var set = new LabelledSet(base0.X * scale.unsqueeze(1), base0.Y, base0.Lambda);
-        var (i, j) = LemmaTestData.SamePatternPair(net, set)!.Value;
-        using (var merge = ApproximateKkt.Merge(net, set, i, j))
-        {
-            Assert.True(merge.Before.Delta > 0.1);
-            Assert.True(merge.EpsilonChange / net.Norm() < 1e-10);
-            Assert.True(merge.After.Delta <= merge.PredictedDeltaBound + 1e-12);
-            Assert.Equal(merge.PredictedDelta, merge.After.Delta, 10);
-            Assert.Equal(0.0, merge.After.PrimalViolation);
-        }
-        using var raw = TestData.Randn(5 + seed, 6);
-        var iv = LinearRegion.PatternPreservingInterval(net, set.X[i], raw);
-        using (var split = ApproximateKkt.Split(net, set, i, raw, 0.5 * iv.Forward, 0.5 * iv.Backward))
-        {
-            Assert.True(split.EpsilonChange / net.Norm() < 1e-10);
-            Assert.True(split.After.Delta <= split.PredictedDeltaBound + 1e-12);
-            Assert.Equal(split.PredictedDelta, split.After.Delta, 10);
-            Assert.Equal(split.PredictedPrimalViolation, split.After.PrimalViolation, 10);
         }
     }
 }
