@@ -46,6 +46,7 @@ public sealed class NotebookSession : IDisposable
     {
         NotebookDirectory = Path.GetFullPath(notebookDirectory);
         if (!Directory.Exists(NotebookDirectory)) throw new DirectoryNotFoundException($"Notebook folder '{NotebookDirectory}' does not exist.");
+        TorchNativeErrors.Install();   // before any cell binds a TorchSharp P/Invoke: libtorch errors become exceptions
         _globals = new NotebookGlobals(this);
         NotebookFormatters.Register();
         NotebookFormatters.BeginNotebook();
