@@ -173,7 +173,8 @@ public sealed class KernelServer : IDisposable
         }
     }
 
-    void Interrupt()
+    /// <summary>Interrupts the running cell, if any (interrupt_request, or SIGINT as ipykernel treats it).</summary>
+    public void Interrupt()
     {
         lock (_gate) _running?.Cancel();
     }
