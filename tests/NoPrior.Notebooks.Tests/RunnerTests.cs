@@ -77,14 +77,29 @@ public sealed class RunnerTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("FAILED", run.Stderr);
         Assert.Contains("failing.ipynb", run.Stderr);
-        Assert.Contains("cell 4 of 6", run.Stderr);
-        Assert.Contains("InvalidOperationException: Cell 2: deliberate failure", run.Stderr);
+        Assert.Contains("failing.ipynb: InvalidOperationException in cell [2], line 2: deliberate failure", run.Stderr);
+        Assert.Matches(@"failing\s+1/3\s+[\d.]+\s+error in cell \[2\]", run.Stdout);
         var ipynb = Path.Combine(_out, "notebooks", "failing.ipynb");
         RunnerHarness.AssertValidNotebook(ipynb);
         var code = CodeCells(Load(ipynb)).ToList();
         Assert.Equal("error", (string?)code[1]["outputs"]!.AsArray().Last()!["output_type"]);
         Assert.Empty(code[2]["outputs"]!.AsArray()); // execution stopped at the first error
         Assert.Contains("deliberate failure", File.ReadAllText(Path.Combine(_out, "html", "failing.html")));
+    }
+
+    [Fact]
+    public void A_libtorch_error_is_reported_with_libtorchs_message_not_as_a_crash()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("torch-error.ipynb"), "--out", _out);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("ExternalException in cell [2], line 2: mat1 and mat2 shapes cannot be multiplied (3x4 and 5x6)", run.Stderr);
+        Assert.DoesNotContain("exited with code", run.All);
+        Assert.DoesNotContain("frame #", run.All);
+        Assert.Matches(@"torch-error\s+1/3\s+[\d.]+\s+error in cell \[2\]", run.Stdout);
+        var ipynb = Path.Combine(_out, "notebooks", "torch-error.ipynb");
+        RunnerHarness.AssertValidNotebook(ipynb);
+        var error = CodeCells(Load(ipynb)).ElementAt(1)["outputs"]!.AsArray().Last()!;
+        Assert.Equal("ExternalException", (string?)error["ename"]);
     }
 
     [Fact]
