@@ -24,7 +24,7 @@ static class ExecCommand
         var (ipynbPath, htmlPath) = RunCommand.OutputPaths(outDir, source);
 
         var nb = Ipynb.PrepareExecutedCopy(Ipynb.Load(source));
-        Parameters.Inject(nb, parameters, name);
+        Parameters.Inject(nb, parameters, name, checkTypes: false); // the parent checked the values' types before starting
         nb = Ipynb.PrepareExecutedCopy(nb); // gives the injected cell a place among the ids
         Ipynb.Save(nb, ipynbPath);
 

@@ -20,6 +20,7 @@ static class RunCommand
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
                 switch (args[i])
                 {
+                    case "-h" or "--help": throw new HelpRequested();
                     case "--out" or "-o": @out = Next(); break;
                     case "-p" or "--parameter": ps.Add(NoPrior.Runner.Parameters.ParseArgument(Next())); break;
                     case "--timeout":
@@ -34,6 +35,9 @@ static class RunCommand
             return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout));
         }
     }
+
+    /// <summary><c>run --help</c>: print the usage and succeed.</summary>
+    public sealed class HelpRequested : Exception;
 
     /// <summary>Where the executed copy and the HTML of a notebook go; refuses to overwrite the source.</summary>
     public static (string Ipynb, string Html) OutputPaths(string outDir, string source)
@@ -52,6 +56,9 @@ static class RunCommand
         var notebooks = Program.FindNotebooks(o.Paths);
         if (notebooks.Count == 0) { Console.WriteLine("no notebooks to run."); return 0; }
         foreach (var nb in notebooks) OutputPaths(o.Out, nb); // fail before running anything
+        // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
+        if (o.Parameters.Count > 0)
+            foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb));
         var outcomes = new List<Outcome>();
         for (int k = 0; k < notebooks.Count; k++)
             outcomes.Add(await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
