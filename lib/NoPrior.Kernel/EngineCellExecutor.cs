@@ -46,6 +46,9 @@ public sealed class EngineCellExecutor : ICellExecutor
     /// <inheritdoc />
     public CompletionResult Complete(string code, int cursorPosition) => _analysis.Complete(code, cursorPosition);
 
+    /// <inheritdoc />
+    public string? Inspect(string code, int cursorPosition) => _analysis.Inspect(code, cursorPosition);
+
 
     /// <summary>Ends the session.</summary>
     public void Dispose() => _session.Dispose();

@@ -27,6 +27,10 @@ public sealed class KernelLiveTests(ITestOutputHelper output)
         RunPython("Interrupts.test_interrupt_stops_a_long_training_within_a_second_and_the_next_cell_runs");
 
     [Fact]
+    public void Shift_tab_inspection_shows_signatures_types_and_library_docs() =>
+        RunPython("Inspection.test_shift_tab_shows_signatures_types_and_library_docs");
+
+    [Fact]
     public void Interrupt_of_code_that_cannot_stop_says_so_and_the_session_lives_on() =>
         RunPython("Interrupts.test_an_unstoppable_cell_returns_with_an_honest_message");
 }

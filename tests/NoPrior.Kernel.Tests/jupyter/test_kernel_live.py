@@ -104,5 +104,29 @@ var data = Synthetic.Sphere(40, 20, 0);""")
         self.assertEqual(self.result_text(self.assert_ok("x + 1")), ["2"])
 
 
+class Inspection(LiveKernel):
+    def inspect(self, code, cursor):
+        msg_id = self.kc.inspect(code, cursor)
+        reply = self.kc.get_shell_msg(timeout=60)
+        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        return reply["content"]
+
+    def test_shift_tab_shows_signatures_types_and_library_docs(self):
+        self.assert_ok(SETUP + "\nvar net = HomogeneousMlp.Create(new[] { 4, 3, 1 }, 0);")
+        code = "Math.Round("
+        content = self.inspect(code, len(code))
+        self.assertEqual(content["status"], "ok")
+        self.assertTrue(content["found"], content)
+        self.assertIn("Math.Round(double)", content["data"]["text/plain"])
+        content = self.inspect("net.Widths", 1)
+        self.assertTrue(content["found"], content)
+        self.assertEqual(content["data"]["text/plain"].splitlines()[0], "HomogeneousMlp net")
+        code = "GradientDescent.Train("
+        text = self.inspect(code, len(code))["data"]["text/plain"]
+        self.assertIn("GradientDescent.Train(HomogeneousMlp, LabelledSet, TrainingSettings)", text)
+        self.assertGreater(len(text.splitlines()), 2, "the XML summary is missing: " + text)
+        self.assertFalse(self.inspect("   ", 1)["found"])
+
+
 if __name__ == "__main__":
     unittest.main()
