@@ -26,7 +26,14 @@ case "$cmd" in
       echo "jupyter.sh: jupyter-notebook not found; install it: apt-get install -y jupyter-notebook (or ./workbook setup)" >&2
       exit 1
     fi
-    dotnet build "$root/lib/NoPrior.Kernel/NoPrior.Kernel.csproj" -c Release --nologo -v quiet
+    # Build quietly: its warnings would scroll the server's URL away; the whole log is shown only if the build fails.
+    log="$(mktemp)"
+    if ! dotnet build "$root/lib/NoPrior.Kernel/NoPrior.Kernel.csproj" -c Release --nologo -v quiet -clp:NoSummary >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"
+      echo "jupyter.sh: building the kernel failed (output above)." >&2
+      exit 2
+    fi
+    rm -f "$log"
     # jupyter-notebook refuses to run as root (CI, containers) unless told.
     as_root=(); [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
     # Loopback only; no browser (the URL with its token is printed); the notebooks folder as the tree's root unless

@@ -14,9 +14,9 @@ if [ "$major" -lt 10 ]; then
   exit 1
 fi
 
-# Debian packages: python3-nbformat validates executed notebooks in the tests; the Jupyter kernel's tests use
+# Debian packages: g++ builds the TorchSharp error guard (build/TorchSharpErrorGuard.cpp); python3-nbformat validates executed notebooks in the tests; the Jupyter kernel's tests use
 # Jupyter's kernel conformance suite, nbconvert, the classic notebook server and headless Chromium.
-packages=(python3-nbformat python3-nbclient python3-jupyter-client python3-jupyter-kernel-test jupyter-nbconvert jupyter-notebook chromium)
+packages=(g++ python3-nbformat python3-nbclient python3-jupyter-client python3-jupyter-kernel-test jupyter-nbconvert jupyter-notebook chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -117,6 +117,129 @@ public sealed class CSharpCodeAnalysis
         return new CompletionResult(matches, start, cursorPosition);
     }
 
+    /// <summary>
+    /// What Shift-Tab shows (inspect_request): the symbol at or just before the cursor — inside a call's parentheses,
+    /// the method called — with its signature (every overload of a method group), its type for a variable, and the
+    /// summary of its XML documentation when the assembly ships one (NoPrior.xml does). Null when nothing is there.
+    /// </summary>
+    public string? Inspect(string code, int cursorPosition)
+    {
+        cursorPosition = Math.Clamp(cursorPosition, 0, code.Length);
+        string history;
+        lock (_history) history = string.Join("\n", _history);
+        string prelude = history.Length == 0 ? "" : history + "\n";
+        var tree = CSharpSyntaxTree.ParseText(prelude + StripDirectives(code), ScriptParse);
+        var options = new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, usings: _imports);
+        var references = _references().Select(WithDocumentation).ToList();
+        var compilation = CSharpCompilation.CreateScriptCompilation("inspection", tree, references, options, globalsType: _globalsType);
+        var model = compilation.GetSemanticModel(tree);
+        int position = prelude.Length + cursorPosition;
+        var root = tree.GetRoot();
+
+        // The identifier under the cursor, else the one just before it, else the call whose argument list holds the cursor.
+        SyntaxNode? node = null;
+        foreach (int at in new[] { position, position - 1 })
+        {
+            if (at < prelude.Length || at >= root.FullSpan.End) continue;
+            var token = root.FindToken(at);
+            if (token.IsKind(SyntaxKind.IdentifierToken) && token.Parent is { } parent) { node = parent; break; }
+        }
+        if (node is null && root.FindToken(Math.Max(prelude.Length, position - 1)).Parent?.AncestorsAndSelf().OfType<ArgumentListSyntax>().FirstOrDefault() is { Parent: InvocationExpressionSyntax call })
+            node = call.Expression is MemberAccessExpressionSyntax m ? m.Name : call.Expression;
+        if (node is null) return null;
+        if (node.Parent is MemberAccessExpressionSyntax ma && ma.Name == node) node = ma;
+
+        var info = model.GetSymbolInfo(node);
+        var symbols = info.Symbol is { } one ? [one] : info.CandidateSymbols.ToList();
+        if (symbols.Count == 0 && model.GetDeclaredSymbol(node) is { } declared) symbols = [declared];
+        if (symbols.Count == 0) return null;
+        // A call resolved to one overload: show every overload of the group, as Jupyter users expect from Shift-Tab.
+        if (symbols[0] is IMethodSymbol { MethodKind: MethodKind.Ordinary } method && model.GetMemberGroup(node) is { Length: > 1 } group)
+            symbols = [method, .. group.Where(g => !SymbolEqualityComparer.Default.Equals(g, method))];
+
+        var lines = new List<string>();
+        foreach (var symbol in symbols.Take(12))
+            lines.Add(symbol switch
+            {
+                ILocalSymbol l => $"{l.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)} {l.Name}",
+                IFieldSymbol f when f.ContainingType?.IsScriptClass == true => $"{f.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)} {f.Name}",
+                _ => symbol.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat),
+            });
+        if (symbols.Count > 12) lines.Add($"(+{symbols.Count - 12} more overloads)");
+        if (Summary(symbols[0]) is { } summary) { lines.Add(""); lines.Add(summary); }
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>The &lt;summary&gt; of a symbol's XML documentation, as plain text.</summary>
+    static string? Summary(ISymbol symbol)
+    {
+        string? xml = (symbol is IMethodSymbol { ReducedFrom: { } from } ? from : symbol).GetDocumentationCommentXml();
+        if (string.IsNullOrWhiteSpace(xml)) return null;
+        try
+        {
+            var doc = System.Xml.Linq.XElement.Parse(xml.StartsWith("<member", StringComparison.Ordinal) ? xml : $"<member>{xml}</member>");
+            var summary = doc.Element("summary");
+            if (summary is null) return null;
+            foreach (var r in summary.Descendants().Where(e => e.Name == "see" || e.Name == "paramref" || e.Name == "typeparamref").ToList())
+            {
+                string? target = (string?)r.Attribute("cref") ?? (string?)r.Attribute("name") ?? (string?)r.Attribute("langword");
+                r.ReplaceWith(target is null ? "" : ShortCref(target));
+            }
+            return string.Join(" ", summary.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        }
+        catch (System.Xml.XmlException) { return null; }
+    }
+
+    /// <summary>"T:NoPrior.InterruptedException" → "InterruptedException", "M:A.B.C(System.Int32)" → "C".</summary>
+    static string ShortCref(string cref)
+    {
+        string name = cref.Length > 2 && cref[1] == ':' ? cref[2..] : cref;
+        int paren = name.IndexOf('(');
+        if (paren >= 0) name = name[..paren];
+        return name[(name.LastIndexOf('.') + 1)..];
+    }
+
+    /// <summary>The same reference with its XML documentation file (next to the assembly) when there is one.</summary>
+    static MetadataReference WithDocumentation(MetadataReference reference)
+    {
+        if (reference is not PortableExecutableReference { FilePath: { } path }) return reference;
+        string xml = Path.ChangeExtension(path, ".xml");
+        return File.Exists(xml) ? MetadataReference.CreateFromFile(path, documentation: XmlDocs.For(xml)) : reference;
+    }
+
+    /// <summary>An assembly's XML documentation file, read once, by documentation id ("M:NoPrior.Interrupt.ThrowIfRequested(System.String,System.Int64)").</summary>
+    sealed class XmlDocs : DocumentationProvider
+    {
+        static readonly System.Collections.Concurrent.ConcurrentDictionary<string, XmlDocs> Cache = new(StringComparer.Ordinal);
+        readonly string _path;
+        readonly Lazy<Dictionary<string, string>> _members;
+
+        XmlDocs(string path)
+        {
+            _path = path;
+            _members = new(() =>
+            {
+                var map = new Dictionary<string, string>(StringComparer.Ordinal);
+                try
+                {
+                    foreach (var m in System.Xml.Linq.XDocument.Load(path).Descendants("member"))
+                        if ((string?)m.Attribute("name") is { } name) map[name] = m.ToString();
+                }
+                catch (Exception e) when (e is System.Xml.XmlException or IOException) { }
+                return map;
+            });
+        }
+
+        public static XmlDocs For(string path) => Cache.GetOrAdd(path, p => new XmlDocs(p));
+
+        protected override string GetDocumentationForSymbol(string documentationMemberID, System.Globalization.CultureInfo preferredCulture, CancellationToken cancellationToken = default) =>
+            _members.Value.TryGetValue(documentationMemberID, out var xml) ? xml : "";
+
+        public override bool Equals(object? obj) => obj is XmlDocs other && other._path == _path;
+
+        public override int GetHashCode() => _path.GetHashCode(StringComparison.Ordinal);
+    }
+
     /// <summary>Drops <c>#r</c>/<c>#!</c> directive lines (the engine resolves them; plain Roslyn would report errors), keeping line count.</summary>
     static string StripDirectives(string code) =>
         string.Join("\n", code.Split('\n').Select(l => l.TrimStart().StartsWith("#r ", StringComparison.Ordinal) || l.TrimStart().StartsWith("#!", StringComparison.Ordinal) ? "" : l));

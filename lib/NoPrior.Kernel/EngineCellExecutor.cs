@@ -38,13 +38,16 @@ public sealed class EngineCellExecutor : ICellExecutor
         var result = await _session.ExecuteCellAsync(code, cancellationToken);
         // A cell that threw at run time still declared what ran before the throw (the engine keeps that state);
         // one that did not compile declared nothing.
-        if (result.Success || result.Error?.ErrorName is not ("CompilationError" or "DirectiveError" or "OperationCanceledException"))
+        if (result.Success || result.Error?.ErrorName is not ("CompilationError" or "DirectiveError" or "Interrupted"))
             _analysis.RecordExecuted(code);
         return result.CellNumber;
     }
 
     /// <inheritdoc />
     public CompletionResult Complete(string code, int cursorPosition) => _analysis.Complete(code, cursorPosition);
+
+    /// <inheritdoc />
+    public string? Inspect(string code, int cursorPosition) => _analysis.Inspect(code, cursorPosition);
 
 
     /// <summary>Ends the session.</summary>

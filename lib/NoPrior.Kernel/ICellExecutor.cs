@@ -23,6 +23,9 @@ public interface ICellExecutor : IDisposable
     /// <param name="code">The cell being edited.</param>
     /// <param name="cursorPosition">Cursor offset in UTF-16 code units (protocol 5.2+ counts unicode code points; equal for BMP text).</param>
     CompletionResult Complete(string code, int cursorPosition);
+
+    /// <summary>Plain-text help for the symbol at a cursor position (Shift-Tab), or null when there is none.</summary>
+    string? Inspect(string code, int cursorPosition) => null;
 }
 
 /// <summary>Completion candidates that replace <c>code[CursorStart..CursorEnd]</c>.</summary>

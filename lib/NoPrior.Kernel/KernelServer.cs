@@ -173,7 +173,8 @@ public sealed class KernelServer : IDisposable
         }
     }
 
-    void Interrupt()
+    /// <summary>Interrupts the running cell, if any (interrupt_request, or SIGINT as ipykernel treats it).</summary>
+    public void Interrupt()
     {
         lock (_gate) _running?.Cancel();
     }
@@ -238,8 +239,20 @@ public sealed class KernelServer : IDisposable
                 break;
             }
             case "inspect_request":
-                Reply(_shell, request, "inspect_reply", new JsonObject { ["status"] = "ok", ["found"] = false, ["data"] = new JsonObject(), ["metadata"] = new JsonObject() });
+            {
+                string code = c["code"]?.GetValue<string>() ?? "";
+                int cursor = c["cursor_pos"]?.GetValue<int>() ?? code.Length;
+                string? text;
+                try { text = _executor.Inspect(code, cursor); }
+                catch (Exception e) { _log.WriteLine($"kernel: inspection failed: {e.Message}"); text = null; }
+                Reply(_shell, request, "inspect_reply", new JsonObject
+                {
+                    ["status"] = "ok", ["found"] = text is not null,
+                    ["data"] = text is null ? new JsonObject() : new JsonObject { ["text/plain"] = text },
+                    ["metadata"] = new JsonObject(),
+                });
                 break;
+            }
             case "history_request":
                 Reply(_shell, request, "history_reply", new JsonObject { ["status"] = "ok", ["history"] = new JsonArray() });
                 break;

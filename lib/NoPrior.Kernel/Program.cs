@@ -19,11 +19,14 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
 }
 
 using var stop = new CancellationTokenSource();
-// Interrupts arrive as interrupt_request (interrupt_mode "message"); a SIGINT from a terminal should not kill the kernel.
-Console.CancelKeyPress += (_, e) => e.Cancel = true;
+// Interrupts arrive as interrupt_request (interrupt_mode "message"); a SIGINT (a front end in signal mode, or Ctrl-C in a
+// terminal) interrupts the running cell the same way and never kills the kernel.
+KernelServer? running = null;
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; running?.Interrupt(); };
 WatchParent(stop);
 
 using var server = new KernelServer(connection, KernelExecutors.Create, log);
+running = server;
 log.WriteLine($"kernel: listening on {connection.Ip} (shell {server.Connection.ShellPort}), session {server.Session}");
 bool restart = await server.RunAsync(stop.Token);
 log.WriteLine(restart ? "kernel: shutting down for restart" : "kernel: shut down");

@@ -46,6 +46,7 @@ public sealed class NotebookSession : IDisposable
     {
         NotebookDirectory = Path.GetFullPath(notebookDirectory);
         if (!Directory.Exists(NotebookDirectory)) throw new DirectoryNotFoundException($"Notebook folder '{NotebookDirectory}' does not exist.");
+        TorchNativeErrors.Install();   // before any cell binds a TorchSharp P/Invoke: libtorch errors become exceptions
         _globals = new NotebookGlobals(this);
         NotebookFormatters.Register();
         NotebookHtml.BeginNotebook();
@@ -55,10 +56,14 @@ public sealed class NotebookSession : IDisposable
             .WithImports(DefaultImports)
             .WithLanguageVersion(LanguageVersion.Latest)
             .WithOptimizationLevel(OptimizationLevel.Release)
+            .WithEmitDebugInformation(true)   // line numbers of the cell in exception stack traces
             .WithAllowUnsafe(true);
         _previousSinkFactory = Progress.SinkFactory;
         Progress.SinkFactory = (title, total) => new DisplayProgressSink(this, title, total);
     }
+
+    /// <summary>How long an interrupted cell may take to stop (a library loop checks once per step) before the cell returns anyway.</summary>
+    public static TimeSpan InterruptGrace { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>The notebook's folder.</summary>
     public string NotebookDirectory { get; }
@@ -120,25 +125,44 @@ public sealed class NotebookSession : IDisposable
     async Task<ScriptState<object?>?> SubmitAsync(int cell, string code, string source, CancellationToken ct)
     {
         ScriptState<object?> next;
+        Task<ScriptState<object?>>? run = null;
         try
         {
-            var run = _state is null
-                ? CSharpScript.Create<object?>(code, _options, typeof(NotebookGlobals)).RunAsync(_globals, _ => true, ct)
-                : _state.ContinueWithAsync<object?>(code, _options, _ => true, ct);
-            // Roslyn checks the token only between submissions; WaitAsync returns control on cancellation even while
-            // the cell's own code keeps running (it cannot be aborted in .NET), like a kernel interrupt that returns.
+            // The library's loops (training, the attack, anything reporting progress) observe this token once per step.
+            // Async-local: it flows into the cell's code, and an interrupted cell keeps its cancelled token.
+            Interrupt.Token = ct;
+            // Roslyn runs a submission synchronously up to its first await, so the cell starts on a pool thread: an
+            // interrupt then returns control even while the cell's own synchronous code (Thread.Sleep, a tight loop)
+            // keeps running, which .NET cannot abort. Roslyn itself checks the token only between submissions.
+            var (state, options) = (_state, _options);
+            run = Task.Run(() => state is null
+                ? CSharpScript.Create<object?>(code, options, typeof(NotebookGlobals)).RunAsync(_globals, _ => true, ct)
+                : state.ContinueWithAsync<object?>(code, options, _ => true, ct));
             next = await run.WaitAsync(ct);
         }
         catch (CompilationErrorException e)
         {
+            // Every error diagnostic, "(line,column): error CSxxxx: …" with lines counted within the cell.
             var lines = e.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => source + d).ToList();
-            EmitError(cell, "CompilationError", string.Join("\n", lines), lines);
+            string label = lines.Count == 1 ? "compile error" : $"{lines.Count} compile errors";
+            EmitError(cell, "CompilationError", $"{label}:\n{string.Join("\n", lines)}", [$"{label} in cell [{cell}]:", .. lines]);
             return null;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            EmitError(cell, "OperationCanceledException", "the cell was cancelled", ["the cell was cancelled"]);
-            return null;
+            // Give a loop that checks NoPrior.Interrupt the time of one step to end with its "interrupted at step k";
+            // anything else (Thread.Sleep, a tight loop of the cell's own) cannot be stopped and keeps running.
+            if (run is not null && await Task.WhenAny(run, Task.Delay(InterruptGrace)) == run && run.IsCompletedSuccessfully)
+                next = run.Result;
+            else
+            {
+                string message = run is null || run.IsCompleted
+                    ? "the cell was interrupted"
+                    : $"the cell was interrupted, but its code did not stop within {InterruptGrace.TotalSeconds:0.#} s and keeps running in the background "
+                      + "(only the library's loops and code that calls NoPrior.Interrupt.ThrowIfRequested can be stopped; restart the kernel to end it)";
+                EmitError(cell, "Interrupted", message, [message]);
+                return null;
+            }
         }
 
         // With catchException the state advances even when the cell throws, so later cells still see the
@@ -147,9 +171,10 @@ public sealed class NotebookSession : IDisposable
         if (next.Exception is { } ex)
         {
             ex = Unwrap(ex);
+            // libtorch's messages carry its C++ backtrace ("Exception raised from …", "frame #k: …"): dropped here.
             var trace = ex.ToString().Split('\n').Select(l => l.TrimEnd('\r'))
-                .Where(l => !l.Contains("Microsoft.CodeAnalysis.Scripting", StringComparison.Ordinal)).ToList();
-            EmitError(cell, ex.GetType().Name, source + ex.Message, trace);
+                .Where(l => !l.Contains("Microsoft.CodeAnalysis.Scripting", StringComparison.Ordinal) && !IsNativeFrameLine(l)).ToList();
+            EmitError(cell, ex.GetType().Name, source + TrimNativeFrames(ex.Message), trace, CellLine(ex));
             return null;
         }
         return next;
@@ -174,8 +199,33 @@ public sealed class NotebookSession : IDisposable
         return e;
     }
 
-    void EmitError(int cell, string name, string message, IReadOnlyList<string> traceback) =>
-        Emit(new CellOutput(OutputKind.Error, ErrorName: name, ErrorValue: $"Cell {cell}: {message}", Traceback: traceback));
+    /// <summary>Error values name the cell as Jupyter shows it, "cell [n]" (its execution count; in <c>./workbook run</c>
+    /// the n-th code cell), and for exceptions the line within the cell: "cell [4], line 2: message".</summary>
+    void EmitError(int cell, string name, string message, IReadOnlyList<string> traceback, int? line = null) =>
+        Emit(new CellOutput(OutputKind.Error, ErrorName: name,
+            ErrorValue: $"cell [{cell}]{(line is { } l ? $", line {l}" : "")}: {message}", Traceback: traceback));
+
+    static bool IsNativeFrameLine(string line) =>
+        line.StartsWith("Exception raised from ", StringComparison.Ordinal) || line.StartsWith("frame #", StringComparison.Ordinal);
+
+    /// <summary>A message without libtorch's C++ backtrace lines.</summary>
+    public static string TrimNativeFrames(string message) =>
+        string.Join("\n", message.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => !IsNativeFrameLine(l))).TrimEnd();
+
+    /// <summary>The line within the cell where the exception left the cell's own code (the innermost frame of a
+    /// script submission), from the submission's debug information; null when unknown.</summary>
+    static int? CellLine(Exception ex)
+    {
+        foreach (var frame in new StackTrace(ex, fNeedFileInfo: true).GetFrames())
+        {
+            var type = frame.GetMethod()?.DeclaringType;
+            while (type?.DeclaringType is not null) type = type.DeclaringType;   // lambdas, local functions, state machines
+            if (type is null || !type.Name.StartsWith("Submission#", StringComparison.Ordinal)) continue;
+            int line = frame.GetFileLineNumber();
+            if (line > 0) return line;
+        }
+        return null;
+    }
 
     internal DisplayHandle Display(object? value, string? mimeType)
     {

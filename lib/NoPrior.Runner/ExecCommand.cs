@@ -24,7 +24,7 @@ static class ExecCommand
         var (ipynbPath, htmlPath) = RunCommand.OutputPaths(outDir, source);
 
         var nb = Ipynb.PrepareExecutedCopy(Ipynb.Load(source));
-        Parameters.Inject(nb, parameters, name);
+        Parameters.Inject(nb, parameters, name, checkTypes: false); // the parent checked the values' types before starting
         nb = Ipynb.PrepareExecutedCopy(nb); // gives the injected cell a place among the ids
         Ipynb.Save(nb, ipynbPath);
 
@@ -56,7 +56,8 @@ static class ExecCommand
                 {
                     var e = result.Error!;
                     realErr.WriteLine($"{e.ErrorName}: {e.ErrorValue}");
-                    realOut.WriteLine($"{Marker}error {i + 1} {result.CellNumber} {OneLine(e.ErrorName + ": " + e.ErrorValue)}");
+                    // "ExternalException in cell [4], line 2: …": the engine's error value names the cell as Jupyter shows it.
+                    realOut.WriteLine($"{Marker}error {i + 1} {result.CellNumber} {OneLine(e.ErrorName + " in " + e.ErrorValue)}");
                     exit = 1;
                     break;
                 }

@@ -15,8 +15,14 @@ public static class Program
           workbook run [paths…] [--out DIR] [-p name=value …] [--timeout SECONDS]
               Execute notebooks (files or folders; default notebooks/), each in its own process, writing
               <out>/notebooks/<name>.ipynb and <out>/html/<name>.html (default --out out, --timeout 1800).
+              -p name=value   overrides a value assigned in the cell tagged "parameters"; the value is C#: a number,
+                              true/false, an expression such as 'new[] { 0.0, 0.5, 1 }', or text (quoted for you when
+                              the parameter is a string). Checked against the parameter's type before anything runs.
+              Errors name the cell as Jupyter shows it, "cell [n]" (n-th executed code cell), and the line in it.
           workbook check [paths…]
               Verify committed notebooks: no outputs, C# kernel metadata, a parameters cell, markdown before code.
+          workbook help
+              This text.
         """;
 
     /// <summary>Entry point; returns the process exit code (0 success, 1 a notebook failed or is not clean, 2 usage).</summary>
@@ -34,6 +40,7 @@ public static class Program
                 var other => Fail($"unknown command '{other}'."),
             };
         }
+        catch (RunCommand.HelpRequested) { return PrintUsage(0); }
         catch (ArgumentException e) { return Fail(e.Message); }
         catch (FileNotFoundException e) { return Fail(e.Message); }
         catch (InvalidDataException e) { return Fail(e.Message); }
@@ -44,7 +51,7 @@ public static class Program
     static int Fail(string message)
     {
         Console.Error.WriteLine($"workbook: {message}");
-        Console.Error.WriteLine(Usage);
+        Console.Error.WriteLine("(workbook help: usage)");
         return 2;
     }
 

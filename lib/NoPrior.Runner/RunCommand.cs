@@ -20,6 +20,7 @@ static class RunCommand
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
                 switch (args[i])
                 {
+                    case "-h" or "--help": throw new HelpRequested();
                     case "--out" or "-o": @out = Next(); break;
                     case "-p" or "--parameter": ps.Add(NoPrior.Runner.Parameters.ParseArgument(Next())); break;
                     case "--timeout":
@@ -34,6 +35,9 @@ static class RunCommand
             return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout));
         }
     }
+
+    /// <summary><c>run --help</c>: print the usage and succeed.</summary>
+    public sealed class HelpRequested : Exception;
 
     /// <summary>Where the executed copy and the HTML of a notebook go; refuses to overwrite the source.</summary>
     public static (string Ipynb, string Html) OutputPaths(string outDir, string source)
@@ -52,6 +56,9 @@ static class RunCommand
         var notebooks = Program.FindNotebooks(o.Paths);
         if (notebooks.Count == 0) { Console.WriteLine("no notebooks to run."); return 0; }
         foreach (var nb in notebooks) OutputPaths(o.Out, nb); // fail before running anything
+        // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
+        if (o.Parameters.Count > 0)
+            foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb));
         var outcomes = new List<Outcome>();
         for (int k = 0; k < notebooks.Count; k++)
             outcomes.Add(await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
@@ -80,7 +87,7 @@ static class RunCommand
 
         var clock = Stopwatch.StartNew();
         int cellIndex = 0, cellsTotal = 0, codeIndex = 0, codeTotal = 0, cellsDone = 0;
-        string? error = null, errorCell = null;
+        string? error = null;
         var lastErr = new List<string>();
         var gate = new object();
         Console.WriteLine($"[{k}/{n}] {name}: starting");
@@ -98,13 +105,11 @@ static class RunCommand
                     case "cell":
                         cellIndex = int.Parse(parts[1], CultureInfo.InvariantCulture); cellsTotal = int.Parse(parts[2], CultureInfo.InvariantCulture);
                         codeIndex = int.Parse(parts[3], CultureInfo.InvariantCulture); codeTotal = int.Parse(parts[4], CultureInfo.InvariantCulture);
-                        Console.WriteLine($"[{k}/{n}] {name}: cell {cellIndex}/{cellsTotal} (code {codeIndex}/{codeTotal}) [{Elapsed(clock)}]");
+                        Console.WriteLine($"[{k}/{n}] {name}: cell [{codeIndex}] of {codeTotal} [{Elapsed(clock)}]");
                         break;
                     case "done" when parts[2] == "ok": cellsDone++; break;
                     case "error":
-                        var rest = e.Data[ExecCommand.Marker.Length..].Split(' ', 4);
-                        errorCell = $"cell {rest[1]} of {cellsTotal} (execution count {rest[2]})";
-                        error = rest[3];
+                        error = e.Data[ExecCommand.Marker.Length..].Split(' ', 4)[3];
                         break;
                 }
             }
@@ -130,7 +135,7 @@ static class RunCommand
                 while (true)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(30), cts.Token);
-                    lock (gate) Console.WriteLine($"[{k}/{n}] {name}: still in cell {cellIndex}/{cellsTotal} [{Elapsed(clock)}]");
+                    lock (gate) Console.WriteLine($"[{k}/{n}] {name}: still in cell [{codeIndex}] [{Elapsed(clock)}]");
                 }
             }
             catch (OperationCanceledException) { }
@@ -150,12 +155,12 @@ static class RunCommand
         string status; string? failure = null;
         if (timedOut)
         {
-            status = $"timed out in cell {cellIndex}";
-            failure = $"cell {cellIndex} of {cellsTotal}: timed out after {Program.Seconds(o.Timeout)} s (--timeout)";
+            status = $"timed out in cell [{codeIndex}]";
+            failure = $"timed out in cell [{codeIndex}] after {Program.Seconds(o.Timeout)} s (--timeout)";
             Patch(source, o.Out, cellIndex, "Timeout", $"the notebook did not finish within {Program.Seconds(o.Timeout)} s; stopped in this cell");
         }
         else if (p.ExitCode == 0) status = "ok";
-        else if (error is not null) { status = $"error in cell {cellIndex}"; failure = $"{errorCell}: {error}"; }
+        else if (error is not null) { status = $"error in cell [{codeIndex}]"; failure = error; }
         else if (cellIndex == 0)
         {
             status = "did not start";
@@ -163,8 +168,8 @@ static class RunCommand
         }
         else
         {
-            status = $"crashed in cell {cellIndex}";
-            failure = $"cell {cellIndex} of {cellsTotal}: the notebook process exited with code {p.ExitCode} (a native crash?); last output: {string.Join(" | ", lastErr.TakeLast(3))}";
+            status = $"crashed in cell [{codeIndex}]";
+            failure = $"crashed in cell [{codeIndex}]: the notebook process exited with code {p.ExitCode} (a native crash?); last output: {string.Join(" | ", lastErr.TakeLast(3))}";
             Patch(source, o.Out, cellIndex, "ProcessCrashed", $"the notebook process exited with code {p.ExitCode} while running this cell");
         }
         Console.WriteLine($"[{k}/{n}] {name}: {status} [{Elapsed(clock)}]");

@@ -21,8 +21,20 @@ public static class Progress
     /// <summary>Minimum time between two visible updates.</summary>
     public static TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Starts reporting on a task.</summary>
-    public static IProgressSink Start(string title, long total) => SinkFactory(title, total);
+    /// <summary>Starts reporting on a task. Each report also checks <see cref="Interrupt"/>, so a loop that reports every
+    /// step stops at an interrupt with "title interrupted at step k".</summary>
+    public static IProgressSink Start(string title, long total) => new InterruptibleSink(title, SinkFactory(title, total));
+
+    sealed class InterruptibleSink(string title, IProgressSink inner) : IProgressSink
+    {
+        public void Report(long done, string message)
+        {
+            Interrupt.ThrowIfRequested(title, done);
+            inner.Report(done, message);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
 
     /// <summary>"title: done/total (pct) message, elapsed, ~left".</summary>
     public static string Format(string title, long done, long total, string message, TimeSpan elapsed)

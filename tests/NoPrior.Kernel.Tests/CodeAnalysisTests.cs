@@ -41,4 +41,36 @@ public class CodeAnalysisTests
     {
         Assert.Contains("foreach", NewAnalysis().Complete("forea", 5).Matches);
     }
+
+    [Fact]
+    public void Inspect_shows_every_overload_of_the_method_being_called_with_its_summary()
+    {
+        var a = NewAnalysis();
+        string code = "var r = Math.Round(";
+        var text = a.Inspect(code, code.Length);
+        Assert.NotNull(text);
+        Assert.Contains("Math.Round(double)", text);
+        Assert.Contains("Math.Round(decimal, int)", text);
+    }
+
+    [Fact]
+    public void Inspect_shows_the_type_of_a_variable_from_an_earlier_cell_and_nothing_on_blank_space()
+    {
+        var a = NewAnalysis();
+        a.RecordExecuted("var weights = new double[] { 1, 2 };");
+        Assert.Equal("double[] weights", a.Inspect("weights.Length", 3));
+        Assert.Null(a.Inspect("   ", 1));
+    }
+
+    [Fact]
+    public void Inspect_includes_the_xml_summary_of_a_library_method()
+    {
+        var a = NewAnalysis();
+        _ = typeof(NoPrior.Interrupt);   // loaded, so its assembly is among the references
+        string code = "NoPrior.Interrupt.ThrowIfRequested(";
+        var text = a.Inspect(code, code.Length);
+        Assert.NotNull(text);
+        Assert.Contains("Interrupt.ThrowIfRequested(string, long)", text);
+        Assert.Contains("Throws InterruptedException", text);
+    }
 }

@@ -93,7 +93,7 @@ public sealed class EngineTests : IDisposable
         var r = await Run("var z = undefinedName;");
         Assert.False(r.Success);
         Assert.Equal("CompilationError", r.Error!.ErrorName);
-        Assert.Contains("Cell 2:", r.Error.ErrorValue);
+        Assert.StartsWith("cell [2]: compile error:\n(1,9): error CS0103", r.Error.ErrorValue);
         Assert.Contains("CS0103", r.Error.ErrorValue);
         Assert.Contains("undefinedName", r.Error.ErrorValue);
         Assert.Equal("5", Plain((await Run("kept")).Outputs.Single()));
@@ -106,7 +106,36 @@ public sealed class EngineTests : IDisposable
         Assert.False(r.Success);
         Assert.Equal("before\n", r.Outputs[0].Text);
         Assert.Equal("InvalidOperationException", r.Error!.ErrorName);
-        Assert.Equal("Cell 1: boom", r.Error.ErrorValue);
+        Assert.Equal("cell [1], line 2: boom", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Runtime_exception_names_the_line_within_the_cell_also_from_a_lambda()
+    {
+        var r = await Run("int F(int k) => k > 0 ? 1 : throw new ArgumentException(\"k\");\nvar a = 1;\n\nvar b = new[] { 1, 0 }.Select(F).ToList();");
+        Assert.Equal("ArgumentException", r.Error!.ErrorName);
+        Assert.StartsWith("cell [1], line 1: k", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Every_compile_error_is_listed_and_labelled()
+    {
+        var r = await Run("var a = missingOne;\nvar b = missingTwo;");
+        Assert.Equal("CompilationError", r.Error!.ErrorName);
+        Assert.StartsWith("cell [1]: 2 compile errors:\n", r.Error.ErrorValue);
+        Assert.Contains("(1,9): error CS0103: The name 'missingOne'", r.Error.ErrorValue);
+        Assert.Contains("(2,9): error CS0103: The name 'missingTwo'", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task A_libtorch_error_is_an_exception_with_libtorchs_message_without_cpp_frames_and_the_session_lives_on()
+    {
+        await Run("#r \"nuget: TorchSharp-cpu, 0.107.0\"\nusing static TorchSharp.torch;\nvar kept = 7;");
+        var r = await Run("var a = zeros(3, 4);\nvar p = a.matmul(zeros(5, 6));");
+        Assert.Equal("ExternalException", r.Error!.ErrorName);
+        Assert.Equal("cell [2], line 2: mat1 and mat2 shapes cannot be multiplied (3x4 and 5x6)", r.Error.ErrorValue);
+        Assert.DoesNotContain(r.Error.Traceback!, l => l.Contains("frame #") || l.Contains("Exception raised from"));
+        Assert.Equal("8", Plain((await Run("kept + 1")).Outputs.Single()));
     }
 
     [Theory]
@@ -268,10 +297,29 @@ public sealed class EngineTests : IDisposable
     [Fact]
     public async Task Cancellation_stops_a_cell_with_an_error()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-        var r = await _session.ExecuteCellAsync("await Task.Delay(3000);", cts.Token);
+        // Cancelled once the cell's code runs (a fixed delay could fire during compilation, which stops cleanly).
+        using var cts = new CancellationTokenSource();
+        _session.Output += o => { if (o.Text?.Contains("sleeping") == true) cts.Cancel(); };
+        var r = await _session.ExecuteCellAsync("Console.WriteLine(\"sleeping\"); System.Threading.Thread.Sleep(4000);", cts.Token);
         Assert.False(r.Success);
-        Assert.Contains("cancelled", r.Error!.ErrorValue);
+        Assert.Equal("Interrupted", r.Error!.ErrorName);
+        Assert.Contains("did not stop within 2 s and keeps running in the background", r.Error.ErrorValue);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_a_library_training_loop_at_a_step_and_the_session_lives_on()
+    {
+        var setup = await Run($"#r \"nuget: TorchSharp-cpu, 0.107.0\"\n#r \"{typeof(NoPrior.Interrupt).Assembly.Location}\"\n"
+            + "using NoPrior; using NoPrior.Data; using NoPrior.Networks; using NoPrior.Training;\n"
+            + "var net = HomogeneousMlp.Create(new[] { 20, 50, 1 }, 0);\nvar data = Synthetic.Sphere(40, 20, 0);");
+        Assert.True(setup.Success, setup.Error?.ErrorValue);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = await _session.ExecuteCellAsync("var run = GradientDescent.Train(net, data, new TrainingSettings(5_000_000, 0.1));", cts.Token);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2.5), $"took {clock.Elapsed}");
+        Assert.Equal("InterruptedException", r.Error!.ErrorName);
+        Assert.Matches(@"^cell \[2\], line 1: training interrupted at step [1-9]\d*$", r.Error.ErrorValue);
+        Assert.Equal("3", Plain((await Run("net.Widths.Length")).Outputs.Single()));
     }
 }
 

@@ -63,6 +63,41 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public void Parameter_values_that_are_csharp_expressions_are_injected_as_expressions()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("params-expr.ipynb"), "--out", _out,
+            "-p", "radii=new[] { 0.0, 0.5, 1 }", "-p", "steps=7", "-p", "label=hello world");
+        Assert.True(run.ExitCode == 0, run.All);
+        var result = CodeCells(Load(Path.Combine(_out, "notebooks", "params-expr.ipynb"))).Last()["outputs"]![0]!;
+        Assert.Equal("0,0.5,1|7|hello world|Double[]", (string?)result["data"]!["text/plain"]);
+    }
+
+    [Theory]
+    [InlineData("steps=1.5", "parameter 'steps' is int in the parameters cell, and 1.5 is not of type int")]
+    [InlineData("radii=3", "parameter 'radii' is double[] in the parameters cell, and 3 is not of type double[]")]
+    [InlineData("radii=new[] { \"a\" }", "parameter 'radii' is double[]")]
+    public void A_value_of_the_wrong_type_is_rejected_before_the_notebook_starts_naming_the_parameter(string p, string message)
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("params-expr.ipynb"), "--out", _out, "-p", p);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"workbook: params-expr: -p {p}: {message}", run.Stderr);
+        Assert.DoesNotContain("starting", run.Stdout);
+        Assert.False(Directory.Exists(Path.Combine(_out, "notebooks")), "nothing may run");
+    }
+
+    [Theory]
+    [InlineData("help")]
+    [InlineData("run", "--help")]
+    public void Help_prints_the_usage_and_succeeds(params string[] args)
+    {
+        var run = RunnerHarness.Workbook(args);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.StartsWith("usage:", run.Stdout.TrimStart());
+        Assert.Contains("-p name=value", run.Stdout);
+        Assert.Equal("", run.Stderr.Trim());
+    }
+
+    [Fact]
     public void A_parameter_not_in_the_parameters_cell_is_a_clear_error()
     {
         var run = RunnerHarness.Workbook("run", Fixture("params.ipynb"), "--out", _out, "-p", "epochs=3");
@@ -78,14 +113,29 @@ public sealed class RunnerTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("FAILED", run.Stderr);
         Assert.Contains("failing.ipynb", run.Stderr);
-        Assert.Contains("cell 4 of 6", run.Stderr);
-        Assert.Contains("InvalidOperationException: Cell 2: deliberate failure", run.Stderr);
+        Assert.Contains("failing.ipynb: InvalidOperationException in cell [2], line 2: deliberate failure", run.Stderr);
+        Assert.Matches(@"failing\s+1/3\s+[\d.]+\s+error in cell \[2\]", run.Stdout);
         var ipynb = Path.Combine(_out, "notebooks", "failing.ipynb");
         RunnerHarness.AssertValidNotebook(ipynb);
         var code = CodeCells(Load(ipynb)).ToList();
         Assert.Equal("error", (string?)code[1]["outputs"]!.AsArray().Last()!["output_type"]);
         Assert.Empty(code[2]["outputs"]!.AsArray()); // execution stopped at the first error
         Assert.Contains("deliberate failure", File.ReadAllText(Path.Combine(_out, "html", "failing.html")));
+    }
+
+    [Fact]
+    public void A_libtorch_error_is_reported_with_libtorchs_message_not_as_a_crash()
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("torch-error.ipynb"), "--out", _out);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("ExternalException in cell [2], line 2: mat1 and mat2 shapes cannot be multiplied (3x4 and 5x6)", run.Stderr);
+        Assert.DoesNotContain("exited with code", run.All);
+        Assert.DoesNotContain("frame #", run.All);
+        Assert.Matches(@"torch-error\s+1/3\s+[\d.]+\s+error in cell \[2\]", run.Stdout);
+        var ipynb = Path.Combine(_out, "notebooks", "torch-error.ipynb");
+        RunnerHarness.AssertValidNotebook(ipynb);
+        var error = CodeCells(Load(ipynb)).ElementAt(1)["outputs"]!.AsArray().Last()!;
+        Assert.Equal("ExternalException", (string?)error["ename"]);
     }
 
     [Fact]

@@ -95,6 +95,7 @@ public static class ReconstructionAttack
         int done = 0;
         for (int t = 0; t <= settings.Steps; t++)
         {
+            Interrupt.ThrowIfRequested(settings.ProgressTitle ?? "reconstruction attack", t);
             using var scope = torch.NewDisposeScope();
             // The closed-form path takes its gradient from the hand-derived backward sweep (AttackGradient): the same
             // numbers as autograd through Terms to rounding, without building an autograd graph.

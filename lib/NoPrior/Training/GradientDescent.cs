@@ -93,6 +93,7 @@ public static class GradientDescent
         {
             for (; ; step++)
             {
+                Interrupt.ThrowIfRequested(settings.Title, step);
                 using var scope = torch.NewDisposeScope();
                 using var g = ParameterGradients.Compute(init, X, weights);
                 var q = y * g.Output;

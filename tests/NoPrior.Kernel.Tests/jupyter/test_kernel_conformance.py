@@ -32,6 +32,7 @@ class CSharpKernelTests(jupyter_kernel_test.KernelTests):
     complete_code_samples = ["var x = 1;", "x + 1", "if (x > 0) { x++; }"]
     incomplete_code_samples = ["if (x > 0) {", 'var s = "open']
     invalid_code_samples = ["var y = ;"]
+    code_inspect_sample = "Math.Sqrt"
 
 
 class CSharpKernelSessionTests(unittest.TestCase):
