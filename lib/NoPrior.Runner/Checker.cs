@@ -14,15 +14,6 @@ public static class Checker
     /// <summary>The most lines a code cell may have (trailing blank lines not counted).</summary>
     public const int MaxCodeLines = 15;
 
-    /// <summary>
-    /// Notebooks (file names without extension) not yet converted to the thin-notebook rules; they are checked for
-    /// the clean-notebook rules only. Remove a name when its notebook is converted (see notebooks/README.md).
-    /// </summary>
-    public static readonly IReadOnlySet<string> PendingConversion = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "08-reconstruction-attack", "09-no-prior-sphere", "10-prior-strength", "11-train-longer-leak-less",
-    };
-
     /// <summary>Problems found in one notebook, each a sentence naming the cell; empty when clean.</summary>
     public static IReadOnlyList<string> Check(string path)
     {
@@ -38,8 +29,7 @@ public static class Checker
 
         var cells = Ipynb.Cells(nb);
         bool hasParameters = false;
-        bool thin = !PendingConversion.Contains(Path.GetFileNameWithoutExtension(path));
-        if (thin) problems.AddRange(SetupProblems(path, cells));
+        problems.AddRange(SetupProblems(path, cells));
         for (int i = 0; i < cells.Count; i++)
         {
             var cell = cells[i]!;
@@ -50,8 +40,7 @@ public static class Checker
             if (Ipynb.Tags(cell).Contains(Parameters.Tag)) hasParameters = true;
             if (Ipynb.Tags(cell).Contains(Parameters.InjectedTag)) problems.Add($"{where} is an injected-parameters cell from an executed copy.");
             if (i == 0 || Ipynb.CellType(cells[i - 1]!) != "markdown") problems.Add($"{where} is a code cell not preceded by a markdown cell.");
-            if (thin)
-                problems.AddRange(ThinCellProblems(Ipynb.Source(cell), Ipynb.Tags(cell).Contains(Parameters.Tag), where));
+            problems.AddRange(ThinCellProblems(Ipynb.Source(cell), Ipynb.Tags(cell).Contains(Parameters.Tag), where));
         }
         if (!hasParameters) problems.Add($"no code cell is tagged '{Parameters.Tag}' (metadata.tags).");
         return problems;

@@ -94,12 +94,4 @@ public sealed class CheckerTests
             .SelectMany(nb => Checker.Check(nb).Select(p => $"{Path.GetFileName(nb)}: {p}")).ToList();
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
-
-    [Fact]
-    public void Notebooks_pending_conversion_exist()
-    {
-        // A name left here after its notebook was renamed or converted would silently exempt nothing, or a new notebook.
-        var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
-        Assert.All(Checker.PendingConversion, name => Assert.True(File.Exists(Path.Combine(dir, name + ".ipynb")), $"{name}.ipynb is not in notebooks/"));
-    }
 }
