@@ -238,7 +238,7 @@ public static class Plots
 
     /// <summary>
     /// The activation regions of a network on the plane: each colour is one activation pattern A, a convex cone R_A
-    /// on which Φ and ∇θΦ are linear in x (PAPER §1). Optional point sets are drawn on top (e.g. before/after a merge).
+    /// on which Φ and ∇θΦ are linear in x (docs/theory.md). Optional point sets are drawn on top (e.g. before/after a merge).
     /// </summary>
     public static GenericChart ActivationRegions2D(HomogeneousMlp net, double extent, IEnumerable<(string Name, LabelledSet Points, string Symbol)>? layers = null, string title = "activation regions", int resolution = 200)
     {
