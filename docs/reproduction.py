@@ -146,7 +146,7 @@ def theory(folder):
     for r in get(f, "mnist", default=[]):
         rows.append([f"Theorem 4, S_r with r = {fmt(r.get('Radius'))}", "min distance / stationarity change", r.get("MinDistance"), "margin change", r.get("MaxMarginChange")])
     l = load(folder, "06-approximately-low-dimensional")
-    rows.append(["Theorem 5 (derived bound)", "log-log slope of split length vs 1/σ_min, exact instances", get(l, "slopeLargest"), "trained networks", get(l, "trainedSlope")])
+    rows.append(["Theorem 5 (derived bound)", "log-log slope of split length vs 1/σ_min, exact instances (smallest over points)", get(l, "exactSlopes", "measuredMin"), "trained networks", get(l, "trainedSlope")])
     a = load(folder, "07-approximate-kkt")
     sp = get(a, "splits", default=[])
     if sp:
@@ -179,8 +179,8 @@ def main():
         return
     text = open(a.write, encoding="utf-8").read()
     for k, v in blocks.items():
-        pat = re.compile(rf"(<!-- BEGIN generated:{re.escape(k)} -->\n).*?(\n<!-- END generated:{re.escape(k)} -->)", re.S)
-        text, count = pat.subn(lambda m: m.group(1) + v + m.group(2), text)
+        pat = re.compile(rf"(<!-- BEGIN generated:{re.escape(k)} -->).*?(<!-- END generated:{re.escape(k)} -->)", re.S)
+        text, count = pat.subn(lambda m: m.group(1) + "\n" + v + "\n" + m.group(2), text)
         if count == 0:
             print(f"reproduction.py: no block 'generated:{k}' in {a.write}; skipped", file=sys.stderr)
     open(a.write, "w", encoding="utf-8").write(text)

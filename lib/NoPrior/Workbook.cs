@@ -16,11 +16,21 @@ public static class Workbook
     {
         get
         {
-            foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            foreach (var start in new[] { CurrentDirectoryOrNull(), AppContext.BaseDirectory })
+            {
+                if (start is null) continue;
                 for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
                     if (File.Exists(Path.Combine(dir.FullName, "Workbook.sln"))) return dir.FullName;
-            throw new DirectoryNotFoundException($"Cannot find the workbook's root (a folder with Workbook.sln) above '{Directory.GetCurrentDirectory()}'.");
+            }
+            throw new DirectoryNotFoundException($"Cannot find the workbook's root (a folder with Workbook.sln) above '{CurrentDirectoryOrNull() ?? AppContext.BaseDirectory}'.");
         }
+    }
+
+    // The current directory can have been deleted (a test's temporary folder); then only the assembly's folder is searched.
+    static string? CurrentDirectoryOrNull()
+    {
+        try { return Directory.GetCurrentDirectory(); }
+        catch (IOException) { return null; }
     }
 
     /// <summary>The committed data folder, <c>data/</c> at the repository root.</summary>
