@@ -2,14 +2,6 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Metrics;
 
-/// <summary>Shape of one image, so flattened rows [d] can be viewed as [C, H, W] with d = C·H·W.</summary>
-public sealed record ImageShape(int Channels, int Height, int Width)
-{
-    public int Size => Channels * Height * Width;
-    /// <summary>One-channel 28×28 (MNIST, Fashion-MNIST).</summary>
-    public static ImageShape Mnist { get; } = new(1, 28, 28);
-}
-
 /// <summary>
 /// The coordinates in which reconstructions are judged. Training points and candidates are given as the network saw them;
 /// <see cref="Centre"/> [d] is subtracted before cosines and matching (for images: the training set's mean in those
@@ -19,11 +11,12 @@ public sealed record ImageShape(int Channels, int Height, int Width)
 /// </summary>
 public sealed record EvaluationSpace(Tensor Centre, Tensor? PixelOffset, ImageShape? Shape)
 {
-    /// <summary>Images whose per-pixel mean <paramref name="mean"/> [d] was subtracted and which were then shifted by a secret
-    /// offset <paramref name="offset"/> (Experiment B; 0 = none): centre c·1, pixels = x + μ − c.</summary>
-    public static EvaluationSpace Images(Tensor mean, double offset = 0, ImageShape? shape = null)
+    /// <summary>Images of <paramref name="shape"/> (the data set's, e.g. <c>ImageDataset.Shape</c>) whose per-pixel mean
+    /// <paramref name="mean"/> [d] was subtracted and which were then shifted by a secret offset <paramref name="offset"/>
+    /// (Experiment B; 0 = none): centre c·1, pixels = x + μ − c.</summary>
+    public static EvaluationSpace Images(Tensor mean, ImageShape shape, double offset = 0)
     {
-        shape ??= ImageShape.Mnist;
+        ArgumentNullException.ThrowIfNull(shape);
         using var m = mean.detach().to(ScalarType.Float64, CPU).reshape(-1);
         if (m.shape[0] != shape.Size) throw new ArgumentException($"The mean has {m.shape[0]} values, the images {shape.Size}.", nameof(mean));
         Numerics.CheckFinite(m, nameof(mean));

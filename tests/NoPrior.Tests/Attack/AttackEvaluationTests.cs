@@ -14,7 +14,7 @@ public class AttackEvaluationTests
     {
         using var data = Mnist.OddVsEven(2);
         using var fresh = data.FreshSample(0);
-        using var reference = new EvaluationReference(data.X, fresh.X, EvaluationSpace.Images(data.Mean));
+        using var reference = new EvaluationReference(data.X, fresh.X, EvaluationSpace.Images(data.Mean, data.Shape));
         using var noise = torch.randn(20, 784, dtype: ScalarType.Float64, generator: new Generator(1)) * 1e-3;
         var ev = AttackEvaluation.Evaluate(data.X, noise, reference);
         var d = ev.DefaultCounts;
