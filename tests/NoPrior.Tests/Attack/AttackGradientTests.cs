@@ -7,20 +7,6 @@ namespace NoPrior.Tests;
 
 public class AttackGradientTests
 {
-    static Tensor Randn(long[] shape, ulong seed, double scale = 1.0)
-    {
-        using var gen = new Generator(seed);
-        using var r = torch.randn(shape, dtype: ScalarType.Float64, generator: gen);
-        return r * scale;
-    }
-
-    static double RelDiff(Tensor a, Tensor b)
-    {
-        using var diff = (a - b).norm();
-        using var nb = b.norm();
-        return diff.ToDouble() / Math.Max(nb.ToDouble(), 1e-300);
-    }
-
     /// <summary>A prior the hand-written gradient does not know: it must fall back to autograd.</summary>
     sealed record QuarticPrior : CandidatePrior
     {
@@ -65,8 +51,8 @@ public class AttackGradientTests
                      (fusedTerms.Lambda, terms.Lambda, "lambda"), (fusedTerms.Prior, terms.Prior, "prior") })
             if (!(Math.Abs(a.ToDouble() - b.ToDouble()) <= ValueTolerance * Math.Abs(b.ToDouble()) || a.ToDouble() == b.ToDouble()))
                 problems.Add($"{path} {what}: {a.ToDouble()} vs {b.ToDouble()}");
-        if (!(RelDiff(gradX, grads[0]) <= GradientTolerance)) problems.Add($"{path}: ∂L/∂X relative difference {RelDiff(gradX, grads[0])}");
-        if (!(RelDiff(gradLambda, grads[1]) <= GradientTolerance)) problems.Add($"{path}: ∂L/∂λ relative difference {RelDiff(gradLambda, grads[1])}");
+        if (!(TestData.RelDiff(gradX, grads[0]) <= GradientTolerance)) problems.Add($"{path}: ∂L/∂X relative difference {TestData.RelDiff(gradX, grads[0])}");
+        if (!(TestData.RelDiff(gradLambda, grads[1]) <= GradientTolerance)) problems.Add($"{path}: ∂L/∂λ relative difference {TestData.RelDiff(gradLambda, grads[1])}");
         return problems;
     }
 
@@ -78,7 +64,7 @@ public class AttackGradientTests
         int m = 9;
         var obj = AttackObjective.Reference with { Alpha = alpha, LambdaMin = 0.5, Prior = MakePrior(prior, widths[0]), StationaryWeight = 1.3, LambdaWeight = 0.7, PriorWeight = 2 };
         using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 3 == 0 ? -1.0 : 1.0).ToArray());
-        using var X0 = Randn(new long[] { m, widths[0] }, 12, scale);
+        using var X0 = (TestData.Randn(12, m, widths[0]) * scale);
         using var lam0 = torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(13));
 
         using var fused = obj.ValueAndGradient(net, X0, y, lam0);
@@ -101,7 +87,7 @@ public class AttackGradientTests
         int m = 9;
         var obj = AttackObjective.Reference with { Alpha = 20, LambdaMin = 0.5, Prior = MakePrior(prior, widths[0]), PriorWeight = 2 };
         using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 3 == 0 ? -1.0 : 1.0).ToArray());
-        using var X0 = Randn(new long[] { m, widths[0] }, 12, 1.5);
+        using var X0 = (TestData.Randn(12, m, widths[0]) * 1.5);
         using var lam0 = torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(13));
         using var fused = obj.ValueAndGradient(net, X0, y, lam0);
         Assert.Empty(DisagreementsWithAutograd(obj, net, X0, y, lam0, fused.Terms, fused.GradX, fused.GradLambda, StationarityPath.ClosedForm));
@@ -128,7 +114,7 @@ public class AttackGradientTests
         var settings = new AttackSettings { Candidates = 6, Steps = 30, Seed = 4, ProgressTitle = null, LearningRateX = 0.01 };
         var a = ReconstructionAttack.Run(net, settings with { Objective = AttackObjective.Reference with { Path = StationarityPath.ClosedForm } });
         var b = ReconstructionAttack.Run(net, settings with { Objective = AttackObjective.Reference with { Path = StationarityPath.Autograd } });
-        Assert.True(RelDiff(a.Candidates.X, b.Candidates.X) <= 1e-10, $"candidates differ by {RelDiff(a.Candidates.X, b.Candidates.X)}");
+        Assert.True(TestData.RelDiff(a.Candidates.X, b.Candidates.X) <= 1e-10, $"candidates differ by {TestData.RelDiff(a.Candidates.X, b.Candidates.X)}");
         Assert.True(Math.Abs(a.FinalLoss.Total - b.FinalLoss.Total) <= 1e-9 * b.FinalLoss.Total);
         using var moved = a.Candidates.X - b.Candidates.X;
     }
@@ -144,7 +130,7 @@ public class AttackGradientTests
         var r64 = ReconstructionAttack.Run(net, settings);
         var r32 = ReconstructionAttack.Run(net32, settings);
         Assert.Equal(ScalarType.Float64, r32.Candidates.X.dtype);
-        Assert.True(RelDiff(r32.Candidates.X, r64.Candidates.X) <= 1e-4, $"float32 vs float64 candidates: {RelDiff(r32.Candidates.X, r64.Candidates.X)}");
+        Assert.True(TestData.RelDiff(r32.Candidates.X, r64.Candidates.X) <= 1e-4, $"float32 vs float64 candidates: {TestData.RelDiff(r32.Candidates.X, r64.Candidates.X)}");
         Assert.True(Math.Abs(r32.FinalLoss.Total - r64.FinalLoss.Total) <= 1e-4 * r64.FinalLoss.Total);
     }
 }

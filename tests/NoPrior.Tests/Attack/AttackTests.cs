@@ -7,26 +7,12 @@ namespace NoPrior.Tests;
 
 public class AttackTests
 {
-    static Tensor Randn(long[] shape, ulong seed, double scale = 1.0)
-    {
-        using var gen = new Generator(seed);
-        using var r = torch.randn(shape, dtype: ScalarType.Float64, generator: gen);
-        return r * scale;
-    }
-
     /// <summary>Bitwise-equal values and equal shapes.</summary>
     static bool Same(Tensor a, Tensor b)
     {
         if (!a.shape.SequenceEqual(b.shape)) return false;
         using var d = (a - b).abs().max();
         return d.ToDouble() == 0;
-    }
-
-    static double RelDiff(Tensor a, Tensor b)
-    {
-        using var diff = (a - b).norm();
-        using var nb = b.norm();
-        return diff.ToDouble() / Math.Max(nb.ToDouble(), 1e-300);
     }
 
     /// <summary>The regular simplex centred at the origin: x_i = √(n/(n−1))·(e_i − 𝟙/n), embedded in the first n of d coordinates.
@@ -74,7 +60,7 @@ public class AttackTests
     {
         using var net = HomogeneousMlp.Create(widths, seed: 3);
         int m = 8;
-        using var X = Randn(new long[] { m, widths[0] }, 4);
+        using var X = TestData.Randn(4, m, widths[0]);
         using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k < m / 2 ? -1.0 : 1.0).ToArray());
         using var lam = torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(5)) + 0.1;
         using var c = lam * y / m;
@@ -101,7 +87,7 @@ public class AttackTests
         var results = new List<(double Loss, Tensor GX, Tensor GL)>();
         foreach (var path in new[] { StationarityPath.ClosedForm, StationarityPath.Autograd })
         {
-            using var X = Randn(new long[] { m, widths[0] }, 8, scale).requires_grad_(true);
+            using var X = (TestData.Randn(8, m, widths[0]) * scale).requires_grad_(true);
             using var lam = (torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(9))).requires_grad_(true);
             var obj = AttackObjective.Reference with { Alpha = alpha, Path = path, LambdaMin = 0.5 };
             using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 2 == 0 ? -1.0 : 1.0).ToArray());
@@ -112,8 +98,8 @@ public class AttackTests
         var (l0, gx0, gl0) = results[0];
         var (l1, gx1, gl1) = results[1];
         Assert.True(Math.Abs(l0 - l1) <= 1e-10 * Math.Abs(l1), $"loss {l0} vs {l1}");
-        Assert.True(RelDiff(gx0, gx1) <= 1e-10, $"∂L/∂X relative difference {RelDiff(gx0, gx1)}");
-        Assert.True(RelDiff(gl0, gl1) <= 1e-10, $"∂L/∂λ relative difference {RelDiff(gl0, gl1)}");
+        Assert.True(TestData.RelDiff(gx0, gx1) <= 1e-10, $"∂L/∂X relative difference {TestData.RelDiff(gx0, gx1)}");
+        Assert.True(TestData.RelDiff(gl0, gl1) <= 1e-10, $"∂L/∂λ relative difference {TestData.RelDiff(gl0, gl1)}");
         using var gxNorm = gx1.norm();
         Assert.True(gxNorm.ToDouble() > 1e-8, "gradients must be non-trivial for the comparison to mean anything");
     }
