@@ -11,17 +11,14 @@ namespace NoPrior.Runner;
 /// </summary>
 static class ExecCommand
 {
-    public const string Name = "__exec";
-    public const string Marker = "##workbook ";
-
     /// <summary>args: notebook, out dir, then name=value parameters.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length < 2) throw new ArgumentException($"{Name} needs a notebook and an output folder.");
+        if (args.Length < 2) throw new ArgumentException($"{ExecProtocol.Name} needs a notebook and an output folder.");
         string source = Path.GetFullPath(args[0]), outDir = Path.GetFullPath(args[1]);
         var parameters = args[2..].Select(Parameters.ParseArgument).ToList();
         string name = Path.GetFileNameWithoutExtension(source);
-        var (ipynbPath, htmlPath) = RunCommand.OutputPaths(outDir, source);
+        var (ipynbPath, htmlPath) = NotebookFiles.OutputPaths(outDir, source);
 
         var nb = Ipynb.PrepareExecutedCopy(Ipynb.Load(source));
         Parameters.Inject(nb, parameters, name, checkTypes: false); // the parent checked the values' types before starting
@@ -45,19 +42,19 @@ static class ExecCommand
                 var cell = (JsonObject)cells[i]!;
                 if (Ipynb.CellType(cell) != "code") continue;
                 codeIndex++;
-                realOut.WriteLine($"{Marker}cell {i + 1} {cells.Count} {codeIndex} {totalCode}");
+                realOut.WriteLine($"{ExecProtocol.Marker}cell {i + 1} {cells.Count} {codeIndex} {totalCode}");
                 realOut.Flush();
                 var result = await session.ExecuteCellAsync(Ipynb.Source(cell));
                 cell["execution_count"] = result.CellNumber;
                 Ipynb.AddOutputs(cell, result.Outputs, displays);
                 Ipynb.Save(nb, ipynbPath);
-                realOut.WriteLine($"{Marker}done {i + 1} {(result.Success ? "ok" : "error")} {Program.Seconds(result.Elapsed)}");
+                realOut.WriteLine($"{ExecProtocol.Marker}done {i + 1} {(result.Success ? "ok" : "error")} {ExecProtocol.Seconds(result.Elapsed)}");
                 if (!result.Success)
                 {
                     var e = result.Error!;
                     realErr.WriteLine($"{e.ErrorName}: {e.ErrorValue}");
                     // "ExternalException in cell [4], line 2: …": the engine's error value names the cell as Jupyter shows it.
-                    realOut.WriteLine($"{Marker}error {i + 1} {result.CellNumber} {OneLine(e.ErrorName + " in " + e.ErrorValue)}");
+                    realOut.WriteLine($"{ExecProtocol.Marker}error {i + 1} {result.CellNumber} {ExecProtocol.OneLine(e.ErrorName + " in " + e.ErrorValue)}");
                     exit = 1;
                     break;
                 }
@@ -71,6 +68,4 @@ static class ExecCommand
         HtmlRenderer.Write(nb, name, htmlPath);
         return exit;
     }
-
-    public static string OneLine(string s) => s.Replace("\r", "").Replace("\n", " ⏎ ");
 }

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json.Nodes;
-using NoPrior.Notebooks;
-
 namespace NoPrior.Runner;
 
 /// <summary>
@@ -34,7 +29,7 @@ public static class Program
             {
                 "run" => await RunCommand.RunAsync(RunCommand.Options.Parse(args[1..])),
                 "check" => CheckCommand(args[1..]),
-                ExecCommand.Name => await ExecCommand.RunAsync(args[1..]),
+                ExecProtocol.Name => await ExecCommand.RunAsync(args[1..]),
                 "-h" or "--help" or "help" => PrintUsage(0),
                 null => PrintUsage(2),
                 var other => Fail($"unknown command '{other}'."),
@@ -55,24 +50,9 @@ public static class Program
         return 2;
     }
 
-    /// <summary>Notebook files named by paths (files, or folders searched for *.ipynb), in a stable order.</summary>
-    public static IReadOnlyList<string> FindNotebooks(IReadOnlyList<string> paths)
-    {
-        if (paths.Count == 0) paths = [Path.Combine(Workbook.RepositoryRoot, "notebooks")];
-        var found = new List<string>();
-        foreach (var p in paths)
-        {
-            if (Directory.Exists(p))
-                found.AddRange(Directory.EnumerateFiles(p, "*.ipynb").Where(f => !f.Contains(".ipynb_checkpoints")).Order(StringComparer.Ordinal));
-            else if (File.Exists(p)) found.Add(p);
-            else throw new FileNotFoundException($"no notebook or folder at '{p}'.");
-        }
-        return found.Select(Path.GetFullPath).Distinct().ToList();
-    }
-
     static int CheckCommand(string[] args)
     {
-        var notebooks = FindNotebooks(args);
+        var notebooks = NotebookFiles.Find(args);
         int bad = 0;
         foreach (var nb in notebooks)
         {
@@ -86,5 +66,4 @@ public static class Program
         return bad == 0 ? 0 : 1;
     }
 
-    internal static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture);
 }

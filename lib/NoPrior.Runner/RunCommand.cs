@@ -39,23 +39,13 @@ static class RunCommand
     /// <summary><c>run --help</c>: print the usage and succeed.</summary>
     public sealed class HelpRequested : Exception;
 
-    /// <summary>Where the executed copy and the HTML of a notebook go; refuses to overwrite the source.</summary>
-    public static (string Ipynb, string Html) OutputPaths(string outDir, string source)
-    {
-        string name = Path.GetFileNameWithoutExtension(source);
-        string ipynb = Path.Combine(outDir, "notebooks", name + ".ipynb"), html = Path.Combine(outDir, "html", name + ".html");
-        if (string.Equals(Path.GetFullPath(ipynb), Path.GetFullPath(source), StringComparison.Ordinal))
-            throw new ArgumentException($"--out '{outDir}' would overwrite the source notebook '{source}'; choose another output folder.");
-        return (ipynb, html);
-    }
-
     sealed record Outcome(string Name, string Source, int CellsRun, int CellsTotal, TimeSpan Elapsed, string Status, string? Failure);
 
     public static async Task<int> RunAsync(Options o)
     {
-        var notebooks = Program.FindNotebooks(o.Paths);
+        var notebooks = NotebookFiles.Find(o.Paths);
         if (notebooks.Count == 0) { Console.WriteLine("no notebooks to run."); return 0; }
-        foreach (var nb in notebooks) OutputPaths(o.Out, nb); // fail before running anything
+        foreach (var nb in notebooks) NotebookFiles.OutputPaths(o.Out, nb); // fail before running anything
         // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
         if (o.Parameters.Count > 0)
             foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb));
@@ -67,7 +57,7 @@ static class RunCommand
         int w = Math.Max(8, outcomes.Max(x => x.Name.Length));
         Console.WriteLine($"{"notebook".PadRight(w)}  {"cells",7}  {"seconds",8}  status");
         foreach (var x in outcomes)
-            Console.WriteLine($"{x.Name.PadRight(w)}  {$"{x.CellsRun}/{x.CellsTotal}",7}  {Program.Seconds(x.Elapsed),8}  {x.Status}");
+            Console.WriteLine($"{x.Name.PadRight(w)}  {$"{x.CellsRun}/{x.CellsTotal}",7}  {ExecProtocol.Seconds(x.Elapsed),8}  {x.Status}");
         Console.WriteLine($"outputs: {Path.Combine(o.Out, "notebooks")}, {Path.Combine(o.Out, "html")}");
         var failed = outcomes.Where(x => x.Failure is not null).ToList();
         foreach (var f in failed) Console.Error.WriteLine($"FAILED {Path.GetRelativePath(Directory.GetCurrentDirectory(), f.Source)}: {f.Failure}");
@@ -78,7 +68,7 @@ static class RunCommand
     {
         string name = Path.GetFileNameWithoutExtension(source);
         var psi = ChildStartInfo();
-        psi.ArgumentList.Add(ExecCommand.Name);
+        psi.ArgumentList.Add(ExecProtocol.Name);
         psi.ArgumentList.Add(source);
         psi.ArgumentList.Add(o.Out);
         foreach (var (key, value) in o.Parameters) psi.ArgumentList.Add($"{key}={value}");
@@ -98,8 +88,8 @@ static class RunCommand
             if (e.Data is null) return;
             lock (gate)
             {
-                if (!e.Data.StartsWith(ExecCommand.Marker, StringComparison.Ordinal)) { Console.WriteLine($"    {e.Data}"); return; }
-                var parts = e.Data[ExecCommand.Marker.Length..].Split(' ', 6);
+                if (!e.Data.StartsWith(ExecProtocol.Marker, StringComparison.Ordinal)) { Console.WriteLine($"    {e.Data}"); return; }
+                var parts = e.Data[ExecProtocol.Marker.Length..].Split(' ', 6);
                 switch (parts[0])
                 {
                     case "cell":
@@ -109,7 +99,7 @@ static class RunCommand
                         break;
                     case "done" when parts[2] == "ok": cellsDone++; break;
                     case "error":
-                        error = e.Data[ExecCommand.Marker.Length..].Split(' ', 4)[3];
+                        error = e.Data[ExecProtocol.Marker.Length..].Split(' ', 4)[3];
                         break;
                 }
             }
@@ -156,8 +146,8 @@ static class RunCommand
         if (timedOut)
         {
             status = $"timed out in cell [{codeIndex}]";
-            failure = $"timed out in cell [{codeIndex}] after {Program.Seconds(o.Timeout)} s (--timeout)";
-            Patch(source, o.Out, cellIndex, "Timeout", $"the notebook did not finish within {Program.Seconds(o.Timeout)} s; stopped in this cell");
+            failure = $"timed out in cell [{codeIndex}] after {ExecProtocol.Seconds(o.Timeout)} s (--timeout)";
+            Patch(source, o.Out, cellIndex, "Timeout", $"the notebook did not finish within {ExecProtocol.Seconds(o.Timeout)} s; stopped in this cell");
         }
         else if (p.ExitCode == 0) status = "ok";
         else if (error is not null) { status = $"error in cell [{codeIndex}]"; failure = error; }
@@ -180,7 +170,7 @@ static class RunCommand
     /// finished cell) and render its HTML, so the failure is visible where the reader looks.</summary>
     static void Patch(string source, string outDir, int cellIndex, string ename, string message)
     {
-        var (ipynb, html) = OutputPaths(outDir, source);
+        var (ipynb, html) = NotebookFiles.OutputPaths(outDir, source);
         if (!File.Exists(ipynb) || cellIndex <= 0) return;
         var nb = Ipynb.Load(ipynb);
         if (Ipynb.Cells(nb)[cellIndex - 1] is JsonObject cell && cell["outputs"] is JsonArray outs)
@@ -200,7 +190,7 @@ static class RunCommand
         if (exe is not null && !Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
             return new ProcessStartInfo(exe);
         var psi = new ProcessStartInfo(exe ?? "dotnet");
-        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        psi.ArgumentList.Add(typeof(RunCommand).Assembly.Location);
         return psi;
     }
 }

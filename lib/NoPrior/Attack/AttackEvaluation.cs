@@ -38,7 +38,49 @@ public sealed class EvaluationReference : IDisposable
     /// <summary>Number of training points n.</summary>
     public int Count => (int)Train.shape[0];
 
-    public void Dispose() { Train.Dispose(); Fresh.Dispose(); }
+    /// <summary>Judges <paramref name="candidates"/> [m, d] under one rule against this reference (the yardstick included), e.g.
+    /// the good count an oracle selection ranks runs by.</summary>
+    public RuleResult Evaluate(Tensor candidates, GoodRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return ReconstructionEvaluation.Evaluate(Train, candidates, rule, Space, Yardstick);
+    }
+
+    readonly Dictionary<DistanceKind, Tensor> _trainingDistances = new();
+    readonly Dictionary<DistanceKind, Tensor> _nearestOther = new();
+    readonly Dictionary<GoodRule, (int Truth, int Zeros, int OtherTraining, int FreshSample)> _baselines = new();
+
+    /// <summary>The counts of the candidate-free baselines under <paramref name="rule"/>: the truth, all-zero candidates, each
+    /// point's nearest other training point, the fresh sample. They depend on the reference only, so they are computed once
+    /// per rule, and the training set's own distances (its cost matrix as candidates, and where the nearest other point is
+    /// looked up) once per distance kind.</summary>
+    internal (int Truth, int Zeros, int OtherTraining, int FreshSample) Baselines(GoodRule rule)
+    {
+        lock (_baselines)
+        {
+            if (_baselines.TryGetValue(rule, out var known)) return known;
+            if (!_trainingDistances.TryGetValue(rule.Distance, out var distances))
+            {
+                distances = _trainingDistances[rule.Distance] = ReconstructionEvaluation.TrainingDistances(Train, rule.Distance, Space);
+                using var idx = torch.tensor(ReconstructionEvaluation.NearestOther(distances).Select(i => (long)i).ToArray());
+                _nearestOther[rule.Distance] = Train.index_select(0, idx);
+            }
+            using var zeros = torch.zeros_like(Train);
+            var counts = (
+                ReconstructionEvaluation.Evaluate(Train, Train, rule, Space, Yardstick, distances).Good,
+                Evaluate(zeros, rule).Good,
+                ReconstructionEvaluation.EvaluatePaired(Train, _nearestOther[rule.Distance], rule, Space, Yardstick).Good,
+                Evaluate(Fresh, rule).Good);
+            _baselines[rule] = counts;
+            return counts;
+        }
+    }
+
+    public void Dispose()
+    {
+        Train.Dispose(); Fresh.Dispose();
+        foreach (var t in _trainingDistances.Values.Concat(_nearestOther.Values)) t.Dispose();
+    }
 }
 
 /// <summary>The count of a rule on the attack's output and on the candidate sets that must fail it.</summary>
@@ -50,7 +92,18 @@ public sealed class EvaluationReference : IDisposable
 /// <param name="OtherTraining">Each training point paired with its nearest other training point: a reconstruction of x_i must be more than "some other training image".</param>
 /// <param name="FreshSample">The fresh sample as the candidates (same distribution, never seen). Under the default rule it is the yardstick itself, so it scores 0 by construction.</param>
 /// <param name="MeanScore">Mean score of the evaluated candidates' pairs (SSIM or cosine).</param>
-public sealed record RuleCounts(string Rule, int Attack, int Truth, int Zeros, int Init, int OtherTraining, int FreshSample, double MeanScore);
+public sealed record RuleCounts(string Rule, int Attack, int Truth, int Zeros, int Init, int OtherTraining, int FreshSample, double MeanScore)
+{
+    /// <summary>The baselines that must fail the rule, by name (the truth is not one: it must pass it). Init is −1 when absent.</summary>
+    public IReadOnlyList<(string Name, int Count)> Baselines => new[] { ("zeros", Zeros), ("init", Init), ("other training", OtherTraining), ("fresh sample", FreshSample) };
+    /// <summary>The largest count any baseline reaches under the rule, max(zeros, init, other training, fresh sample): the
+    /// attack's count says something only above it.</summary>
+    public int BestBaseline => Baselines.Max(b => b.Count);
+    /// <summary>Which baseline reaches <see cref="BestBaseline"/> (the first in the order zeros, init, other training, fresh sample).</summary>
+    public string BestBaselineName => Baselines.First(b => b.Count == BestBaseline).Name;
+    /// <summary>The attack's count minus <see cref="BestBaseline"/>: how many reconstructions exceed what a baseline reaches.</summary>
+    public int Excess => Attack - BestBaseline;
+}
 
 /// <summary>
 /// A candidate set judged under every rule of <see cref="GoodRule.Standard"/>, beside the baselines that must fail each rule.
@@ -75,37 +128,36 @@ public sealed class AttackEvaluation
     public int GoodOneToOne => DefaultOneToOne.Good;
     /// <summary>The baselines' counts under the default rule.</summary>
     public RuleCounts DefaultCounts => Rules[0];
+    /// <summary>The counts under <paramref name="rule"/> (one of <see cref="GoodRule.Standard"/>).</summary>
+    public RuleCounts CountsOf(GoodRule rule) => Rules.SingleOrDefault(r => r.Rule == rule.Name)
+        ?? throw new ArgumentException($"Rule '{rule.Name}' was not evaluated here; the rules are: {string.Join("; ", Rules.Select(r => r.Rule))}.", nameof(rule));
 
     /// <summary>
-    /// Judges <paramref name="candidates"/> [m, d] (same coordinates as the training points) under every standard rule,
-    /// together with the baselines: the truth, all-zero candidates, <paramref name="initialCandidates"/> (the attack's start,
-    /// if any), each point's nearest other training point, and the fresh sample.
+    /// Judges <paramref name="candidates"/> [m, d] (same coordinates as the training points) under every rule of
+    /// <see cref="GoodRule.Standard"/>, together with the baselines: the truth, all-zero candidates,
+    /// <paramref name="initialCandidates"/> (the attack's start, if any), each point's nearest other training point, and
+    /// the fresh sample. The candidate-free baselines come from <paramref name="reference"/>, which computes them once.
     /// </summary>
-    public static AttackEvaluation Evaluate(Tensor candidates, Tensor? initialCandidates, EvaluationReference reference, IReadOnlyList<GoodRule>? rules = null)
+    public static AttackEvaluation Evaluate(Tensor candidates, Tensor? initialCandidates, EvaluationReference reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        rules ??= GoodRule.Standard(reference.Space.Shape is not null);
-        if (rules.Count == 0 || rules[0] != GoodRule.Default) throw new ArgumentException("The first rule must be GoodRule.Default (it is the one the summary reports).", nameof(rules));
-        using var zeros = torch.zeros_like(reference.Train);
+        var rules = GoodRule.Standard(reference.Space.Shape is not null);
         var rows = new List<RuleCounts>();
-        RuleResult? def = null, defOne = null, refRule = null;
+        var results = new Dictionary<GoodRule, RuleResult>();
         foreach (var rule in rules)
         {
-            RuleResult On(Tensor set) => ReconstructionEvaluation.Evaluate(reference.Train, set, rule, reference.Space, reference.Yardstick);
-            var attack = On(candidates);
-            var nearest = ReconstructionEvaluation.NearestOther(reference.Train, rule.Distance, reference.Space);
-            using var idx = torch.tensor(nearest.Select(i => (long)i).ToArray());
-            using var other = reference.Train.index_select(0, idx);
-            rows.Add(new RuleCounts(rule.Name, attack.Good, On(reference.Train).Good, On(zeros).Good,
-                initialCandidates is null ? -1 : On(initialCandidates).Good,
-                ReconstructionEvaluation.EvaluatePaired(reference.Train, other, rule, reference.Space, reference.Yardstick).Good,
-                On(reference.Fresh).Good, attack.MeanScore));
-            if (rule == GoodRule.Default) def = attack;
-            if (rule == GoodRule.Default.OneToOne()) defOne = attack;
-            if (rule == GoodRule.ReferenceSsim3) refRule = attack;
+            var attack = results[rule] = reference.Evaluate(candidates, rule);
+            var (truth, zeros, otherTraining, freshSample) = reference.Baselines(rule);
+            int init = initialCandidates is null ? -1 : reference.Evaluate(initialCandidates, rule).Good;
+            rows.Add(new RuleCounts(rule.Name, attack.Good, truth, zeros, init, otherTraining, freshSample, attack.MeanScore));
         }
-        defOne ??= ReconstructionEvaluation.Evaluate(reference.Train, candidates, GoodRule.Default.OneToOne(), reference.Space, reference.Yardstick);
-        return new AttackEvaluation { Rules = rows, Default = def!, DefaultOneToOne = defOne, Reference = refRule, Count = reference.Count };
+        return new AttackEvaluation
+        {
+            Rules = rows, Count = reference.Count,
+            Default = results[GoodRule.Default],
+            DefaultOneToOne = results[GoodRule.Default.OneToOne()],
+            Reference = results.GetValueOrDefault(GoodRule.ReferenceSsim3),
+        };
     }
 
     /// <summary>The table: one row per rule, the evaluated count beside each baseline's.</summary>
@@ -120,7 +172,7 @@ public sealed class AttackEvaluation
         new DoubleDataFrameColumn("mean score", Rules.Select(r => r.MeanScore)));
 
     /// <summary>The object written to a notebook's results JSON under <c>evaluation</c>: the default rule's counts
-    /// (<c>good</c>, <c>good_one_to_one</c>, <c>baselines</c>) and every rule's row.</summary>
+    /// (<c>good</c>, <c>good_one_to_one</c>, <c>baselines</c>, <c>best_baseline</c>) and every rule's row.</summary>
     public object ToJson()
     {
         var d = DefaultCounts;
@@ -131,7 +183,8 @@ public sealed class AttackEvaluation
             good = Good,
             good_one_to_one = GoodOneToOne,
             baselines = new { truth = d.Truth, zeros = d.Zeros, init = d.Init, other_training = d.OtherTraining, fresh_sample = d.FreshSample },
-            rules = Rules.Select(r => new { rule = r.Rule, attack = r.Attack, truth = r.Truth, zeros = r.Zeros, init = r.Init, other_training = r.OtherTraining, fresh_sample = r.FreshSample, mean_score = r.MeanScore }),
+            best_baseline = new { count = d.BestBaseline, name = d.BestBaselineName },
+            rules = Rules.Select(r => new { rule = r.Rule, attack = r.Attack, truth = r.Truth, zeros = r.Zeros, init = r.Init, other_training = r.OtherTraining, fresh_sample = r.FreshSample, mean_score = r.MeanScore, best_baseline = r.BestBaseline }),
         };
     }
 }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Attack;
 
-/// <summary>The attack loss at one point and its gradients, from <see cref="AttackObjective.ValueAndGradient"/>.
+/// <summary>The attack loss at one point and its gradients, from <see cref="AttackGradient.ValueAndGradient"/>.
 /// All tensors are plain (no autograd history) and owned by this object.</summary>
 public sealed class AttackLossGradient : IDisposable
 {
@@ -47,17 +47,21 @@ public static class AttackGradient
         return f;
     }
 
-    /// <summary>See <see cref="AttackObjective.ValueAndGradient"/>.</summary>
-    public static AttackLossGradient Compute(AttackObjective obj, HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
+    /// <summary>The loss terms of <paramref name="obj"/> at candidates X [m, d] (labels y, multipliers λ) together with ∂L/∂X
+    /// and ∂L/∂λ, by the hand-derived backward sweep above and the prior's own <see cref="CandidatePrior.ValueAndGradient"/>
+    /// instead of autograd. Equal to <c>autograd.grad(obj.Terms(...).Total, [X, λ])</c> along either
+    /// <see cref="AttackObjective.Path"/> to rounding, and the fastest way to take an attack step
+    /// (<see cref="ReconstructionAttack.Run"/> uses it for <see cref="StationarityPath.ClosedForm"/>).
+    /// The returned tensors carry no autograd history; X and λ need not require grad.</summary>
+    public static AttackLossGradient ValueAndGradient(this AttackObjective obj, HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
     {
-        obj.Validate();
+        ArgumentNullException.ThrowIfNull(obj);
+        if (obj.PlainRelu)
+            throw new InvalidOperationException("The plain-ReLU objective is for evaluation only (its derivative in x is 0 through every kink); attack with the modified ReLU.");
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var Xc = AttackObjective.CheckCandidates(net, X).detach();
+        var Xc = obj.CheckArguments(net, X, y, lambda).detach();
         long m = Xc.shape[0];
-        Labels.Check(y, m, nameof(y));
-        if (lambda.dim() != 1 || lambda.shape[0] != m)
-            throw new ArgumentException($"lambda must be a vector of {m} multipliers, got shape [{string.Join(", ", lambda.shape)}].", nameof(lambda));
         var lam = lambda.detach().to(net.DType, net.Device);
         var yy = y.to(net.DType, net.Device);
         var zero = torch.zeros(Array.Empty<long>(), dtype: net.DType, device: net.Device);
@@ -83,9 +87,9 @@ public static class AttackGradient
         }
 
         var prior = zero;
-        if (obj.PriorWeight > 0 && obj.Prior is not NoCandidatePrior)
+        if (obj.PriorWeight > 0 && obj.Prior != CandidatePrior.None)
         {
-            (prior, var gP) = PriorValueAndGradient(obj.Prior, Xc);
+            (prior, var gP) = obj.Prior.ValueAndGradient(Xc);
             gX.add_(gP, alpha: obj.PriorWeight);
         }
 
@@ -167,39 +171,5 @@ public static class AttackGradient
             gA = MatMul.Product(D[k - 1], Shat[k - 1]);
         }
         return (loss, gA, gC);
-    }
-
-    /// <summary>The prior's value and gradient; the reference box priors by formula, any other prior by autograd.</summary>
-    static (Tensor Value, Tensor Grad) PriorValueAndGradient(CandidatePrior prior, Tensor X)
-    {
-        switch (prior)
-        {
-            case BoxPrior box:
-            {
-                var above = (X - box.Bound).relu_();
-                var below = (-box.Bound - X).relu_();
-                var value = above.square().sum() + below.square().sum();
-                return (value, (above - below).mul_(2));
-            }
-            case PixelBoxPrior pix:
-            {
-                if (X.shape[^1] != pix.Lower.shape[0])
-                    throw new ArgumentException($"The pixel box has {pix.Lower.shape[0]} coordinates but the candidates have {X.shape[^1]}.");
-                var lo = pix.Lower.to(X.dtype, X.device);
-                var hi = pix.Upper.to(X.dtype, X.device);
-                var above = (X - hi).relu_();
-                var below = (lo - X).relu_();
-                var value = above.square().sum() + below.square().sum();
-                return (value, (above - below).mul_(2));
-            }
-            default:
-            {
-                using var grad = torch.enable_grad();
-                var leaf = X.detach().requires_grad_(true);
-                var value = prior.Penalty(leaf);
-                var g = torch.autograd.grad(new[] { value }, new[] { leaf }, allow_unused: true)[0];
-                return (value.detach(), g is null ? torch.zeros_like(X) : g.detach());
-            }
-        }
     }
 }

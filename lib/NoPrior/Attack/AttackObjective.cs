@@ -14,87 +14,6 @@ public enum StationarityPath
     Autograd,
 }
 
-/// <summary>
-/// The prior term L_prior of the attack: a penalty on candidates that leave a plausible range. The paper studies the
-/// attack with this term removed (<see cref="None"/>).
-/// </summary>
-public abstract record CandidatePrior
-{
-    /// <summary>The penalty for candidates X [m, d], a scalar tensor differentiable in X.</summary>
-    public abstract Tensor Penalty(Tensor X);
-
-    /// <summary>No prior: L_prior = 0 (the paper's setting).</summary>
-    public static CandidatePrior None { get; } = new NoCandidatePrior();
-
-    /// <summary>The reference box on mean-subtracted pixels, L_prior = Σ relu(x' − b)² + relu(−b − x')² elementwise, b = 1.</summary>
-    public static CandidatePrior Box(double bound = 1.0) => new BoxPrior(bound);
-
-    /// <summary>A per-pixel box L_prior = Σ relu(x' − hi)² + relu(lo − x')² with bounds [d] each.</summary>
-    public static CandidatePrior PixelBox(Tensor lower, Tensor upper) => new PixelBoxPrior(lower, upper);
-
-    /// <summary>The exact valid range of a mean-subtracted pixel: if raw pixels lie in [lo, hi] and the per-pixel mean μ was
-    /// subtracted, then x' ∈ [lo − μ, hi − μ]. A tighter prior than <see cref="Box"/> (which allows [−1, 1] everywhere).</summary>
-    public static CandidatePrior PixelBoxFromMean(Tensor mean, double lo = 0.0, double hi = 1.0)
-    {
-        if (mean.dim() != 1) throw new ArgumentException($"mean must be a vector [d], got shape [{string.Join(", ", mean.shape)}].", nameof(mean));
-        if (!(hi > lo)) throw new ArgumentException($"Need hi > lo, got [{lo}, {hi}].");
-        using var m = mean.to(ScalarType.Float64);
-        using var l = (lo - m);
-        using var u = (hi - m);
-        return new PixelBoxPrior(l, u);
-    }
-}
-
-/// <summary>L_prior = 0.</summary>
-public sealed record NoCandidatePrior : CandidatePrior
-{
-    public override Tensor Penalty(Tensor X) => torch.zeros(Array.Empty<long>(), dtype: X.dtype, device: X.device);
-}
-
-/// <summary>L_prior = Σ relu(x' − b)² + relu(−b − x')² (reference, b = 1 on mean-subtracted pixels).</summary>
-public sealed record BoxPrior : CandidatePrior
-{
-    public double Bound { get; }
-    public BoxPrior(double bound)
-    {
-        if (!(bound > 0)) throw new ArgumentOutOfRangeException(nameof(bound), $"The box bound must be positive, got {bound}.");
-        Bound = bound;
-    }
-    public override Tensor Penalty(Tensor X)
-    {
-        using var scope = torch.NewDisposeScope();
-        var above = nn.functional.relu(X - Bound).square().sum();
-        var below = nn.functional.relu(-Bound - X).square().sum();
-        return (above + below).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>L_prior = Σ relu(x' − hi)² + relu(lo − x')² with per-coordinate bounds.</summary>
-public sealed record PixelBoxPrior : CandidatePrior
-{
-    public Tensor Lower { get; }
-    public Tensor Upper { get; }
-    public PixelBoxPrior(Tensor lower, Tensor upper)
-    {
-        if (lower.dim() != 1 || upper.dim() != 1 || lower.shape[0] != upper.shape[0])
-            throw new ArgumentException($"lower and upper must be vectors [d] of one length, got [{string.Join(", ", lower.shape)}] and [{string.Join(", ", upper.shape)}].");
-        using var bad = lower.gt(upper).any();
-        if (bad.ToBoolean()) throw new ArgumentException("Every lower bound must be ≤ its upper bound.");
-        Lower = lower.detach().to(ScalarType.Float64).clone();
-        Upper = upper.detach().to(ScalarType.Float64).clone();
-    }
-    public override Tensor Penalty(Tensor X)
-    {
-        if (X.shape[^1] != Lower.shape[0])
-            throw new ArgumentException($"The pixel box has {Lower.shape[0]} coordinates but the candidates have {X.shape[^1]}.");
-        using var scope = torch.NewDisposeScope();
-        var lo = Lower.to(X.dtype, X.device);
-        var hi = Upper.to(X.dtype, X.device);
-        var pen = nn.functional.relu(X - hi).square().sum() + nn.functional.relu(lo - X).square().sum();
-        return pen.MoveToOuterDisposeScope();
-    }
-}
-
 /// <summary>Loss terms as differentiable scalar tensors (see <see cref="AttackObjective.Terms"/>).</summary>
 public sealed class AttackLossTerms : IDisposable
 {
@@ -178,7 +97,7 @@ public sealed record AttackObjective
         if (!double.IsFinite(LambdaMin)) throw new ArgumentOutOfRangeException(nameof(LambdaMin), $"λ_min must be finite, got {LambdaMin}.");
         foreach (var (name, v) in new[] { (nameof(LambdaPenaltyCoefficient), LambdaPenaltyCoefficient), (nameof(StationaryWeight), StationaryWeight), (nameof(LambdaWeight), LambdaWeight), (nameof(PriorWeight), PriorWeight) })
             if (!(v >= 0) || double.IsInfinity(v)) throw new ArgumentOutOfRangeException(name, $"{name} must be finite and ≥ 0, got {v}.");
-        if (StationaryWeight == 0 && LambdaWeight == 0 && (PriorWeight == 0 || Prior is NoCandidatePrior))
+        if (StationaryWeight == 0 && LambdaWeight == 0 && (PriorWeight == 0 || Prior == CandidatePrior.None))
             throw new ArgumentException("Every term of the attack loss is switched off; nothing to optimise.");
         if (Prior is null) throw new ArgumentNullException(nameof(Prior), "Use CandidatePrior.None for no prior.");
     }
@@ -187,12 +106,8 @@ public sealed record AttackObjective
     /// differentiable w.r.t. X and λ (whatever autograd history they carry). Works on the network's device and dtype.</summary>
     public AttackLossTerms Terms(HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
     {
-        Validate();
-        var Xc = CheckCandidates(net, X);
+        var Xc = CheckArguments(net, X, y, lambda);
         long m = Xc.shape[0];
-        Labels.Check(y, m, nameof(y));
-        if (lambda.dim() != 1 || lambda.shape[0] != m)
-            throw new ArgumentException($"lambda must be a vector of {m} multipliers, got shape [{string.Join(", ", lambda.shape)}].", nameof(lambda));
 
         using var scope = torch.NewDisposeScope();
         var lam = lambda.to(net.DType, net.Device);
@@ -212,15 +127,6 @@ public sealed record AttackObjective
             Prior = prior.MoveToOuterDisposeScope(),
         };
     }
-
-    /// <summary>The loss terms at candidates X [m, d] (labels y, multipliers λ) together with ∂L/∂X and ∂L/∂λ, computed by
-    /// a hand-derived closed-form backward sweep (<see cref="AttackGradient"/>) instead of autograd. Equal to
-    /// <c>autograd.grad(Terms(...).Total, [X, λ])</c> along either <see cref="Path"/> to rounding, and the fastest way to take an
-    /// attack step (<see cref="ReconstructionAttack.Run"/> uses it for <see cref="StationarityPath.ClosedForm"/>).
-    /// The returned tensors carry no autograd history; X and λ need not require grad.</summary>
-    public AttackLossGradient ValueAndGradient(HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
-        => PlainRelu ? throw new InvalidOperationException("The plain-ReLU objective is for evaluation only (its derivative in x is 0 through every kink); attack with the modified ReLU.")
-            : AttackGradient.Compute(this, net, X, y, lambda);
 
     /// <summary>The set with multipliers in the attack's scaling: λ = m·λ*, λ* = argmin_{λ≥0} ‖θ − Σ_i λ_i y_i ∇_θΦ(x_i)‖ fitted by
     /// NNLS (with the plain ReLU's gradients), m = |set| (the objective has 1/m inside). How the truth is scored.</summary>
@@ -297,6 +203,19 @@ public sealed record AttackObjective
         Tensor loss = torch.zeros(Array.Empty<long>(), dtype: net.DType, device: net.Device);
         for (int k = 0; k < sums.Length; k++) loss = loss + (net.Weights[k] - sums[k]).square().sum();
         return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Validates the objective and the arguments of <see cref="Terms"/> (candidates, labels, multipliers) and returns
+    /// the candidates on the network's device and dtype.</summary>
+    internal Tensor CheckArguments(HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
+    {
+        Validate();
+        var Xc = CheckCandidates(net, X);
+        long m = Xc.shape[0];
+        Labels.Check(y, m, nameof(y));
+        if (lambda.dim() != 1 || lambda.shape[0] != m)
+            throw new ArgumentException($"lambda must be a vector of {m} multipliers, got shape [{string.Join(", ", lambda.shape)}].", nameof(lambda));
+        return Xc;
     }
 
     internal static Tensor CheckCandidates(HomogeneousMlp net, Tensor X)

@@ -134,7 +134,8 @@ public static class OracleSelection
     {
         var list = runs.ToList();
         if (list.Count == 0) throw new ArgumentException("No runs to select from.", nameof(runs));
-        return list.Select(r => (Run: r, Eval: AttackEvaluation.Evaluate(r.Candidates.X, r.InitialCandidates.X, reference, new[] { Metrics.GoodRule.Default })))
-            .OrderByDescending(s => s.Eval.Good).ThenByDescending(s => s.Eval.Default.MeanScore).First().Run;
+        ArgumentNullException.ThrowIfNull(reference);
+        return list.Select(r => (Run: r, Default: reference.Evaluate(r.Candidates.X, Metrics.GoodRule.Default)))
+            .OrderByDescending(s => s.Default.Good).ThenByDescending(s => s.Default.MeanScore).First().Run;
     }
 }

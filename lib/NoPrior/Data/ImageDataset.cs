@@ -9,25 +9,26 @@ namespace NoPrior.Data;
 /// </summary>
 public sealed class ImageDataset : IDisposable
 {
-    readonly Func<long, ImageDataset>? _fresh;
+    readonly ImageSource? _source;
 
-    internal ImageDataset(LabelledSet set, int[] classes, int[] sourceRows, Tensor mean, bool meanSubtracted, int height, int width,
-        string[] classNames, int[] positiveClasses, int[] negativeClasses, string description, Func<long, ImageDataset>? fresh)
+    internal ImageDataset(LabelledSet set, int[] classes, int[] sourceRows, Tensor mean, bool meanSubtracted, ImageShape shape,
+        string[] classNames, int[] positiveClasses, int[] negativeClasses, string description, ImageSource? source)
     {
-        if (set.Dim != (long)height * width)
-            throw new ArgumentException($"Images of {height}×{width} pixels need rows of {height * width} values, the set has {set.Dim}.");
-        Set = set; Classes = classes; SourceRows = sourceRows; Mean = mean; MeanSubtracted = meanSubtracted; Height = height; Width = width;
+        if (set.Dim != shape.Size)
+            throw new ArgumentException($"Images of {shape} pixels need rows of {shape.Size} values, the set has {set.Dim}.");
+        Set = set; Classes = classes; SourceRows = sourceRows; Mean = mean; MeanSubtracted = meanSubtracted; Shape = shape;
         ClassNames = classNames; PositiveClasses = positiveClasses; NegativeClasses = negativeClasses; Description = description;
-        _fresh = fresh;
+        _source = source;
     }
 
     /// <summary>
     /// A fresh sample: as many images of each class as this set has, drawn (from the <see cref="RandomRole.FreshSample"/>
     /// stream of <paramref name="seed"/>) among the committed images this set did not use, in this set's coordinates (the
     /// same <see cref="Mean"/> subtracted). The network never saw them: they are the evaluation's yardstick (Cohen et al.
-    /// 2024). Needs at most half of the committed images per class in the training set.
+    /// 2024). Needs at most half of the committed images per class in the training set. Reads the data file again (the set
+    /// keeps only which rows it took), so the same seed gives the same sample.
     /// </summary>
-    public ImageDataset FreshSample(long seed) => _fresh is { } f ? f(seed)
+    public ImageDataset FreshSample(long seed) => _source is { } source ? ImageSubsets.Fresh(this, source, seed)
         : throw new InvalidOperationException("This set is itself a fresh sample; draw fresh samples from the training set.");
 
     /// <summary>The labelled set: X [m, Height·Width] float64 (784 for MNIST), Y [m] with +1 for <see cref="PositiveClasses"/> and −1 otherwise.</summary>
@@ -53,10 +54,13 @@ public sealed class ImageDataset : IDisposable
     public int[] NegativeClasses { get; }
     /// <summary>One line saying what the set is (source, groups, counts, preprocessing).</summary>
     public string Description { get; }
-    /// <summary>Image height in pixels, as stored in the data file (28 for MNIST and Fashion-MNIST).</summary>
-    public int Height { get; }
-    /// <summary>Image width in pixels, as stored in the data file (28 for MNIST and Fashion-MNIST).</summary>
-    public int Width { get; }
+    /// <summary>The image shape as stored in the data file's header (one channel, 28×28 for MNIST and Fashion-MNIST): the one
+    /// place the image size is known. Pass it on to <c>EvaluationSpace.Images</c> and the picture helpers.</summary>
+    public ImageShape Shape { get; }
+    /// <summary>Image height in pixels, <see cref="Shape"/>'s.</summary>
+    public int Height => Shape.Height;
+    /// <summary>Image width in pixels, <see cref="Shape"/>'s.</summary>
+    public int Width => Shape.Width;
     /// <summary>Number of images m.</summary>
     public long Count => Set.Count;
 
@@ -67,8 +71,8 @@ public sealed class ImageDataset : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var rows = x.dim() == 1 ? x.unsqueeze(0) : x;
-        if (rows.dim() != 2 || rows.shape[1] != Height * Width)
-            throw new ArgumentException($"Expected rows of {Height * Width} pixels, got shape [{string.Join(", ", x.shape)}].", nameof(x));
+        if (rows.dim() != 2 || rows.shape[1] != Shape.Size)
+            throw new ArgumentException($"Expected rows of {Shape.Size} pixels, got shape [{string.Join(", ", x.shape)}].", nameof(x));
         var mean = Mean.to(rows.dtype, rows.device);
         return (rows + mean).reshape(-1, Height, Width).MoveToOuterDisposeScope();
     }

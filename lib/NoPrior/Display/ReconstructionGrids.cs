@@ -13,12 +13,14 @@ public static class ReconstructionGrids
     /// <summary>
     /// Pairs (training image i, its matched candidate) from <paramref name="result"/> (any <see cref="GoodRule"/>), sorted by
     /// score, best first; captions give the training index, the score and whether the rule counts it as good. Pixels are rows
-    /// [n, H·W] or images [n, H, W] in pixel space (mean added back, e.g. <see cref="Data.ImageDataset.ToImages"/>).
+    /// [n, H·W] or images [n, H, W] in pixel space (mean added back, e.g. <see cref="Data.ImageDataset.ToImages"/>); rows need
+    /// <paramref name="shape"/> (the data set's <see cref="Data.ImageDataset.Shape"/>), images carry theirs.
     /// <paramref name="count"/> limits the pairs shown.
     /// </summary>
-    public static ImageGrid NearestPairs(Tensor trainPixels, Tensor candidatePixels, RuleResult result, int width = 28, int height = 28,
+    public static ImageGrid NearestPairs(Tensor trainPixels, Tensor candidatePixels, RuleResult result, ImageShape? shape = null,
         int? count = null, int pairsPerRow = 5, string? title = null)
     {
+        var (width, height) = Size(trainPixels, shape);
         int n = result.Scores.Length;
         if (trainPixels.shape[0] != n) throw new ArgumentException($"The evaluation has {n} training images but {trainPixels.shape[0]} were given.", nameof(trainPixels));
         string score = result.Rule.Score == ScoreKind.Ssim ? "SSIM" : "cos";
@@ -43,8 +45,9 @@ public static class ReconstructionGrids
     /// fitted blend, which is formed in the coordinates of the fit.
     /// </summary>
     public static ImageGrid Blends(Tensor candidatePixels, Tensor trainPixels, Tensor trainCoordinates, IEnumerable<(int Candidate, BlendResult Fit)> blends,
-        Tensor offset, int width = 28, int height = 28, string? title = null)
+        Tensor offset, ImageShape? shape = null, string? title = null)
     {
+        var (width, height) = Size(candidatePixels, shape);
         var list = blends.ToList();
         if (list.Count == 0) throw new ArgumentException("No blends to show.", nameof(blends));
         int k = list[0].Fit.Neighbours.Length;
@@ -63,6 +66,18 @@ public static class ReconstructionGrids
             images.Add(Row(blend.unsqueeze(0), 0)); captions.Add($"blend, rel. res. {fit.RelativeResidual:F2}");
         }
         return new ImageGrid(images, width, height, captions, columns: k + 2, perImageScaling: true) { Title = title };
+    }
+
+    /// <summary>Width and height of the pictures: <paramref name="shape"/>, or the last two dimensions of images [n, H, W].</summary>
+    static (int Width, int Height) Size(Tensor pixels, ImageShape? shape)
+    {
+        if (shape is not null)
+        {
+            if (shape.Channels != 1) throw new ArgumentException($"The grids show grayscale images; the shape has {shape.Channels} channels.", nameof(shape));
+            return (shape.Width, shape.Height);
+        }
+        if (pixels.dim() == 3) return ((int)pixels.shape[2], (int)pixels.shape[1]);
+        throw new ArgumentException($"Pixels given as rows [{string.Join(", ", pixels.shape)}] need the image shape (pass the data set's Shape), or pass images [n, H, W].", nameof(shape));
     }
 
     static float[] Row(Tensor rows, int i)

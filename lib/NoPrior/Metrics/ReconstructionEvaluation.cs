@@ -2,14 +2,6 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Metrics;
 
-/// <summary>Shape of one image, so flattened rows [d] can be viewed as [C, H, W] with d = C·H·W.</summary>
-public sealed record ImageShape(int Channels, int Height, int Width)
-{
-    public int Size => Channels * Height * Width;
-    /// <summary>One-channel 28×28 (MNIST, Fashion-MNIST).</summary>
-    public static ImageShape Mnist { get; } = new(1, 28, 28);
-}
-
 /// <summary>
 /// The coordinates in which reconstructions are judged. Training points and candidates are given as the network saw them;
 /// <see cref="Centre"/> [d] is subtracted before cosines and matching (for images: the training set's mean in those
@@ -19,11 +11,12 @@ public sealed record ImageShape(int Channels, int Height, int Width)
 /// </summary>
 public sealed record EvaluationSpace(Tensor Centre, Tensor? PixelOffset, ImageShape? Shape)
 {
-    /// <summary>Images whose per-pixel mean <paramref name="mean"/> [d] was subtracted and which were then shifted by a secret
-    /// offset <paramref name="offset"/> (Experiment B; 0 = none): centre c·1, pixels = x + μ − c.</summary>
-    public static EvaluationSpace Images(Tensor mean, double offset = 0, ImageShape? shape = null)
+    /// <summary>Images of <paramref name="shape"/> (the data set's, e.g. <c>ImageDataset.Shape</c>) whose per-pixel mean
+    /// <paramref name="mean"/> [d] was subtracted and which were then shifted by a secret offset <paramref name="offset"/>
+    /// (Experiment B; 0 = none): centre c·1, pixels = x + μ − c.</summary>
+    public static EvaluationSpace Images(Tensor mean, ImageShape shape, double offset = 0)
     {
-        shape ??= ImageShape.Mnist;
+        ArgumentNullException.ThrowIfNull(shape);
         using var m = mean.detach().to(ScalarType.Float64, CPU).reshape(-1);
         if (m.shape[0] != shape.Size) throw new ArgumentException($"The mean has {m.shape[0]} values, the images {shape.Size}.", nameof(mean));
         Numerics.CheckFinite(m, nameof(mean));
@@ -126,11 +119,19 @@ public static class ReconstructionEvaluation
     /// <summary>Matches every training point to a candidate under <paramref name="rule"/> and scores the pairs.
     /// <paramref name="yardstick"/> (per-point thresholds from <see cref="Yardstick"/>) is required by rules that beat it.</summary>
     public static RuleResult Evaluate(Tensor train, Tensor candidates, GoodRule rule, EvaluationSpace space, double[]? yardstick = null)
+        => Evaluate(train, candidates, rule, space, yardstick, cost: null);
+
+    /// <summary>As <see cref="Evaluate(Tensor, Tensor, GoodRule, EvaluationSpace, double[])"/> with the cost matrix [n, m] under
+    /// the rule's distance given when already at hand (e.g. <see cref="TrainingDistances"/> when the training set is judged
+    /// as its own candidates).</summary>
+    internal static RuleResult Evaluate(Tensor train, Tensor candidates, GoodRule rule, EvaluationSpace space, double[]? yardstick, Tensor? cost)
     {
         var (tr, ca) = Centred(train, candidates, space);
         rule.Validate(space);
-        using var cost = Distances.Compute(tr, ca, rule.Distance);
-        var match = Matching.Match(cost, rule.Matching);
+        if (cost is not null && (cost.shape[0] != tr.shape[0] || cost.shape[1] != ca.shape[0]))
+            throw new ArgumentException($"The cost matrix [{string.Join(", ", cost.shape)}] does not pair {tr.shape[0]} training points with {ca.shape[0]} candidates.", nameof(cost));
+        using var own = cost is null ? Distances.Compute(tr, ca, rule.Distance) : null;
+        var match = Matching.Match(own ?? cost!, rule.Matching);
         var result = Score(tr, ca, match, rule, space, yardstick);
         tr.Dispose(); ca.Dispose();
         return result;
@@ -169,16 +170,32 @@ public static class ReconstructionEvaluation
         return torch.maximum(self.max(0).values, others).data<double>().ToArray();
     }
 
+    /// <summary>D [n, n] between the training points under <paramref name="distance"/> in centred coordinates: the cost matrix
+    /// of the training set judged as its own candidates, and where <see cref="NearestOther(Tensor)"/> looks.</summary>
+    public static Tensor TrainingDistances(Tensor train, DistanceKind distance, EvaluationSpace space)
+    {
+        var (tr, copy) = Centred(train, train, space);
+        using (tr) using (copy) return Distances.Compute(tr, copy, distance);
+    }
+
     /// <summary>For each training point the index of its nearest other training point (j ≠ i) under <paramref name="distance"/>.</summary>
     public static int[] NearestOther(Tensor train, DistanceKind distance, EvaluationSpace space)
     {
-        var (tr, copy) = Centred(train, train, space);
-        copy.Dispose();
+        if (train.dim() == 2 && train.shape[0] < 2) throw new ArgumentException("The nearest other training point needs at least two training points.", nameof(train));
+        using var cost = TrainingDistances(train, distance, space);
+        return NearestOther(cost);
+    }
+
+    /// <summary>For each row i of the training distances <paramref name="trainingDistances"/> [n, n] (<see cref="TrainingDistances"/>)
+    /// the column j ≠ i of the smallest distance.</summary>
+    public static int[] NearestOther(Tensor trainingDistances)
+    {
+        long n = trainingDistances.shape[0];
+        if (trainingDistances.dim() != 2 || trainingDistances.shape[1] != n)
+            throw new ArgumentException($"Training distances must be a square matrix [n, n], got [{string.Join(", ", trainingDistances.shape)}].", nameof(trainingDistances));
+        if (n < 2) throw new ArgumentException("The nearest other training point needs at least two training points.", nameof(trainingDistances));
         using var scope = torch.NewDisposeScope();
-        long n = tr.shape[0];
-        if (n < 2) throw new ArgumentException("The nearest other training point needs at least two training points.", nameof(train));
-        var cost = Distances.Compute(tr, tr, distance).masked_fill(torch.eye(n, dtype: ScalarType.Bool), double.PositiveInfinity);
-        tr.Dispose();
+        var cost = trainingDistances.masked_fill(torch.eye(n, dtype: ScalarType.Bool), double.PositiveInfinity);
         return cost.argmin(1).data<long>().Select(i => (int)i).ToArray();
     }
 

@@ -14,7 +14,7 @@ public class AttackEvaluationTests
     {
         using var data = Mnist.OddVsEven(2);
         using var fresh = data.FreshSample(0);
-        using var reference = new EvaluationReference(data.X, fresh.X, EvaluationSpace.Images(data.Mean));
+        using var reference = new EvaluationReference(data.X, fresh.X, EvaluationSpace.Images(data.Mean, data.Shape));
         using var noise = torch.randn(20, 784, dtype: ScalarType.Float64, generator: new Generator(1)) * 1e-3;
         var ev = AttackEvaluation.Evaluate(data.X, noise, reference);
         var d = ev.DefaultCounts;
@@ -26,9 +26,81 @@ public class AttackEvaluationTests
         var refRow = ev.Rules.Single(r => r.Rule == GoodRule.ReferenceSsim3.Name);
         Assert.True(refRow.Zeros > 0);
         var json = System.Text.Json.JsonSerializer.Serialize(ev.ToJson());
-        foreach (var key in new[] { "\"good\":20", "\"good_one_to_one\":20", "\"baselines\"", "\"truth\":20", "\"zeros\":0", "\"init\":0", "\"other_training\":0", "\"fresh_sample\":0" })
+        foreach (var key in new[] { "\"good\":20", "\"good_one_to_one\":20", "\"baselines\"", "\"truth\":20", "\"zeros\":0", "\"init\":0", "\"other_training\":0", "\"fresh_sample\":0", "\"best_baseline\":{\"count\":0,\"name\":\"zeros\"}" })
             Assert.Contains(key, json);
         Assert.Equal(ev.Rules.Count, ev.ToDataFrame().Rows.Count);
+    }
+
+    [Fact]
+    public void Best_baseline_is_the_largest_baseline_count_and_names_it()
+    {
+        var r = new RuleCounts("rule", Attack: 9, Truth: 20, Zeros: 0, Init: 3, OtherTraining: 5, FreshSample: 4, MeanScore: 0.5);
+        Assert.Equal(5, r.BestBaseline);
+        Assert.Equal("other training", r.BestBaselineName);
+        Assert.Equal(4, r.Excess);
+        // The truth is not a baseline (it must pass), an absent init (−1) never wins, ties go to the first in order.
+        var absent = new RuleCounts("rule", Attack: 0, Truth: 20, Zeros: 0, Init: -1, OtherTraining: 0, FreshSample: 0, MeanScore: 0);
+        Assert.Equal((0, "zeros"), (absent.BestBaseline, absent.BestBaselineName));
+        Assert.Equal(0, absent.Excess);
+        var tie = r with { Zeros = 7, FreshSample = 7 };
+        Assert.Equal((7, "zeros"), (tie.BestBaseline, tie.BestBaselineName));
+    }
+
+    [Fact]
+    public void Counts_equal_each_rule_applied_on_its_own_and_a_second_evaluation_reuses_the_baselines()
+    {
+        using var data = Mnist.OddVsEven(3);
+        using var fresh = data.FreshSample(2);
+        var space = EvaluationSpace.Images(data.Mean, data.Shape);
+        using var reference = new EvaluationReference(data.X, fresh.X, space);
+        // Candidates that reconstruct some training points and not others, so that the counts are not all 0 or n.
+        using var gen = new Generator(4);
+        using var noise = torch.randn(new long[] { 30, 784 }, dtype: ScalarType.Float64, generator: gen);
+        using var candidates = torch.cat(new[] { data.X[..12] + 0.3 * noise[..12], noise[12..] }, 0);
+        using var init = noise * 1e-3;
+        var ev = AttackEvaluation.Evaluate(candidates, init, reference);
+        Assert.InRange(ev.Good, 1, 29);
+
+        var yard = reference.Yardstick;
+        using var zeros = torch.zeros_like(data.X);
+        foreach (var (rule, row) in GoodRule.Standard(true).Zip(ev.Rules))
+        {
+            int Good(Tensor set) => ReconstructionEvaluation.Evaluate(data.X, set, rule, space, yard).Good;
+            // Nearest other training point, computed here directly from the distances in centred coordinates.
+            using var centred = data.X - space.Centre;
+            using var d = Distances.Compute(centred, centred, rule.Distance);
+            using var masked = d.masked_fill(torch.eye(30, dtype: ScalarType.Bool), double.PositiveInfinity);
+            using var nearest = masked.argmin(1);
+            using var other = data.X.index_select(0, nearest);
+            var expected = new RuleCounts(rule.Name, Good(candidates), Good(data.X), Good(zeros), Good(init),
+                ReconstructionEvaluation.EvaluatePaired(data.X, other, rule, space, yard).Good, Good(fresh.X),
+                ReconstructionEvaluation.Evaluate(data.X, candidates, rule, space, yard).MeanScore);
+            Assert.Equal(expected, row);
+        }
+        Assert.Equal(ev.Rules.Single(r => r.Rule == GoodRule.Default.OneToOne().Name).Attack, ev.GoodOneToOne);
+        Assert.Equal(ev.CountsOf(GoodRule.ReferenceSsim3), ev.Rules.Single(r => r.Rule == GoodRule.ReferenceSsim3.Name));
+        Assert.Throws<ArgumentException>(() => ev.CountsOf(GoodRule.Default with { Name = "not evaluated" }));
+
+        var again = AttackEvaluation.Evaluate(candidates, init, reference);
+        Assert.Equal(ev.Rules, again.Rules);
+        Assert.Equal(ev.Default.Scores, again.Default.Scores);
+    }
+
+    [Fact]
+    public void Oracle_selection_ranks_runs_by_the_default_rule_alone()
+    {
+        using var train = Synthetic.Sphere(6, 10, 1);
+        using var fresh = Synthetic.SphereFreshSample(6, 10, 1);
+        using var reference = new EvaluationReference(train.X, fresh.X, EvaluationSpace.Vectors(10));
+        using var net = HomogeneousMlp.Create(new[] { 10, 8, 1 }, 3);
+        var settings = new AttackSettings { Candidates = 6, Steps = 1, Objective = AttackObjective.WithoutPrior, ProgressTitle = null };
+        var runs = ReconstructionAttack.RunMany(net, settings, new long[] { 0, 1 });
+        // A run whose candidates are the training set itself wins: it reconstructs every point.
+        var perfect = ReconstructionAttack.Run(net, settings with { InitialCandidates = train.X, LearningRateX = 1e-12 });
+        var all = runs.Append(perfect).ToList();
+        var pick = OracleSelection.ByGoodCount(all, reference);
+        Assert.Same(perfect, pick);
+        Assert.Equal(6, reference.Evaluate(pick.Candidates.X, GoodRule.Default).Good);
     }
 
     [Fact]

@@ -7,26 +7,12 @@ namespace NoPrior.Tests;
 
 public class AttackTests
 {
-    static Tensor Randn(long[] shape, ulong seed, double scale = 1.0)
-    {
-        using var gen = new Generator(seed);
-        using var r = torch.randn(shape, dtype: ScalarType.Float64, generator: gen);
-        return r * scale;
-    }
-
     /// <summary>Bitwise-equal values and equal shapes.</summary>
     static bool Same(Tensor a, Tensor b)
     {
         if (!a.shape.SequenceEqual(b.shape)) return false;
         using var d = (a - b).abs().max();
         return d.ToDouble() == 0;
-    }
-
-    static double RelDiff(Tensor a, Tensor b)
-    {
-        using var diff = (a - b).norm();
-        using var nb = b.norm();
-        return diff.ToDouble() / Math.Max(nb.ToDouble(), 1e-300);
     }
 
     /// <summary>The regular simplex centred at the origin: x_i = √(n/(n−1))·(e_i − 𝟙/n), embedded in the first n of d coordinates.
@@ -74,7 +60,7 @@ public class AttackTests
     {
         using var net = HomogeneousMlp.Create(widths, seed: 3);
         int m = 8;
-        using var X = Randn(new long[] { m, widths[0] }, 4);
+        using var X = TestData.Randn(4, m, widths[0]);
         using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k < m / 2 ? -1.0 : 1.0).ToArray());
         using var lam = torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(5)) + 0.1;
         using var c = lam * y / m;
@@ -101,7 +87,7 @@ public class AttackTests
         var results = new List<(double Loss, Tensor GX, Tensor GL)>();
         foreach (var path in new[] { StationarityPath.ClosedForm, StationarityPath.Autograd })
         {
-            using var X = Randn(new long[] { m, widths[0] }, 8, scale).requires_grad_(true);
+            using var X = (TestData.Randn(8, m, widths[0]) * scale).requires_grad_(true);
             using var lam = (torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(9))).requires_grad_(true);
             var obj = AttackObjective.Reference with { Alpha = alpha, Path = path, LambdaMin = 0.5 };
             using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 2 == 0 ? -1.0 : 1.0).ToArray());
@@ -112,8 +98,8 @@ public class AttackTests
         var (l0, gx0, gl0) = results[0];
         var (l1, gx1, gl1) = results[1];
         Assert.True(Math.Abs(l0 - l1) <= 1e-10 * Math.Abs(l1), $"loss {l0} vs {l1}");
-        Assert.True(RelDiff(gx0, gx1) <= 1e-10, $"∂L/∂X relative difference {RelDiff(gx0, gx1)}");
-        Assert.True(RelDiff(gl0, gl1) <= 1e-10, $"∂L/∂λ relative difference {RelDiff(gl0, gl1)}");
+        Assert.True(TestData.RelDiff(gx0, gx1) <= 1e-10, $"∂L/∂X relative difference {TestData.RelDiff(gx0, gx1)}");
+        Assert.True(TestData.RelDiff(gl0, gl1) <= 1e-10, $"∂L/∂λ relative difference {TestData.RelDiff(gl0, gl1)}");
         using var gxNorm = gx1.norm();
         Assert.True(gxNorm.ToDouble() > 1e-8, "gradients must be non-trivial for the comparison to mean anything");
     }
@@ -263,22 +249,6 @@ public class AttackTests
     }
 
     [Fact]
-    public void Priors_penalise_exactly_the_excess_outside_the_box()
-    {
-        using var X = torch.tensor(new double[] { 1.5, -2.0, 0.3, -0.9 }).reshape(2, 2);
-        // Box [−1, 1]: excesses 0.5 and 1.0 → 0.25 + 1.
-        using var p = CandidatePrior.Box().Penalty(X);
-        Assert.Equal(1.25, p.ToDouble(), 14);
-        // Pixel box from mean μ = (0.5, 0.2), raw range [0, 1] → column 0 in [−0.5, 0.5], column 1 in [−0.2, 0.8]:
-        // excesses 1.5 − 0.5 = 1.0, 0.3 inside, −0.2 − (−2.0) = 1.8, −0.2 − (−0.9) = 0.7.
-        using var mean = torch.tensor(new double[] { 0.5, 0.2 });
-        using var q = CandidatePrior.PixelBoxFromMean(mean).Penalty(X);
-        Assert.Equal(1.0 + 1.8 * 1.8 + 0.7 * 0.7, q.ToDouble(), 12);
-        using var none = CandidatePrior.None.Penalty(X);
-        Assert.Equal(0.0, none.ToDouble());
-    }
-
-    [Fact]
     public void Sphere_init_puts_candidates_on_the_sphere_plus_offset()
     {
         using var gen = new Generator(3);
@@ -288,111 +258,5 @@ public class AttackTests
         using var centred = x - off;
         using var norms = centred.norm(1);
         Assert.True((norms - 2.0).abs().max().ToDouble() < 1e-13);
-    }
-}
-
-public class AttackGradientTests
-{
-    static Tensor Randn(long[] shape, ulong seed, double scale = 1.0)
-    {
-        using var gen = new Generator(seed);
-        using var r = torch.randn(shape, dtype: ScalarType.Float64, generator: gen);
-        return r * scale;
-    }
-
-    static double RelDiff(Tensor a, Tensor b)
-    {
-        using var diff = (a - b).norm();
-        using var nb = b.norm();
-        return diff.ToDouble() / Math.Max(nb.ToDouble(), 1e-300);
-    }
-
-    /// <summary>A prior the hand-written gradient does not know: it must fall back to autograd.</summary>
-    sealed record QuarticPrior : CandidatePrior
-    {
-        public override Tensor Penalty(Tensor X) => X.pow(4).sum() * 0.1;
-    }
-
-    public static IEnumerable<object[]> Cases()
-    {
-        var priors = new (string Name, Func<int, CandidatePrior> Make)[]
-        {
-            ("box", d => CandidatePrior.Box(0.5)),
-            ("none", d => CandidatePrior.None),
-            ("pixelbox", d => CandidatePrior.PixelBoxFromMean(torch.linspace(0.2, 0.7, d, dtype: ScalarType.Float64))),
-            ("custom", d => new QuarticPrior()),
-        };
-        var nets = new (int[] Widths, double Alpha, double Scale)[]
-        {
-            (new[] { 6, 9, 1 }, 20.0, 0.8), (new[] { 5, 7, 4, 1 }, 150.0, 1.0), (new[] { 30, 50, 1 }, 10.0, 0.3),
-            (new[] { 8, 6, 5, 4, 1 }, 3.0, 1.0), (new[] { 7, 1 }, 5.0, 1.0),
-        };
-        foreach (var (w, a, sc) in nets)
-            foreach (var (name, _) in priors)
-                yield return new object[] { w, a, sc, name };
-    }
-
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void Hand_derived_gradient_equals_autograd_along_both_paths(int[] widths, double alpha, double scale, string prior)
-    {
-        using var net = HomogeneousMlp.Create(widths, seed: 11);
-        int m = 9;
-        CandidatePrior p = prior switch
-        {
-            "box" => CandidatePrior.Box(0.5),
-            "none" => CandidatePrior.None,
-            "pixelbox" => CandidatePrior.PixelBoxFromMean(torch.linspace(0.2, 0.7, widths[0], dtype: ScalarType.Float64)),
-            _ => new QuarticPrior(),
-        };
-        var obj = AttackObjective.Reference with { Alpha = alpha, LambdaMin = 0.5, Prior = p, StationaryWeight = 1.3, LambdaWeight = 0.7, PriorWeight = 2 };
-        using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 3 == 0 ? -1.0 : 1.0).ToArray());
-        using var X0 = Randn(new long[] { m, widths[0] }, 12, scale);
-        using var lam0 = torch.rand(m, dtype: ScalarType.Float64, generator: new Generator(13));
-
-        using var fused = obj.ValueAndGradient(net, X0, y, lam0);
-        Assert.False(fused.GradX.requires_grad);
-        using var gxNorm = fused.GradX.norm();
-        Assert.True(gxNorm.ToDouble() > 1e-8, "gradients must be non-trivial for the comparison to mean anything");
-        foreach (var path in new[] { StationarityPath.ClosedForm, StationarityPath.Autograd })
-        {
-            using var X = X0.detach().clone().requires_grad_(true);
-            using var lam = lam0.detach().clone().requires_grad_(true);
-            using var terms = (obj with { Path = path }).Terms(net, X, y, lam);
-            var grads = torch.autograd.grad(new[] { terms.Total }, new[] { X, lam });
-            foreach (var (a, b, what) in new[] { (fused.Terms.Total, terms.Total, "total"), (fused.Terms.Stationary, terms.Stationary, "stationary"),
-                         (fused.Terms.Lambda, terms.Lambda, "lambda"), (fused.Terms.Prior, terms.Prior, "prior") })
-                Assert.True(Math.Abs(a.ToDouble() - b.ToDouble()) <= 1e-12 * Math.Max(1e-300, Math.Abs(b.ToDouble())) || a.ToDouble() == b.ToDouble(),
-                    $"{path} {what}: {a.ToDouble()} vs {b.ToDouble()}");
-            Assert.True(RelDiff(fused.GradX, grads[0]) <= 1e-10, $"{path}: ∂L/∂X relative difference {RelDiff(fused.GradX, grads[0])}");
-            Assert.True(RelDiff(fused.GradLambda, grads[1]) <= 1e-10, $"{path}: ∂L/∂λ relative difference {RelDiff(fused.GradLambda, grads[1])}");
-        }
-    }
-
-    [Fact]
-    public void Attack_runs_along_both_paths_give_the_same_candidates()
-    {
-        using var net = HomogeneousMlp.Create(new[] { 12, 16, 8, 1 }, seed: 21);
-        var settings = new AttackSettings { Candidates = 6, Steps = 30, Seed = 4, ProgressTitle = null, LearningRateX = 0.01 };
-        var a = ReconstructionAttack.Run(net, settings with { Objective = AttackObjective.Reference with { Path = StationarityPath.ClosedForm } });
-        var b = ReconstructionAttack.Run(net, settings with { Objective = AttackObjective.Reference with { Path = StationarityPath.Autograd } });
-        Assert.True(RelDiff(a.Candidates.X, b.Candidates.X) <= 1e-10, $"candidates differ by {RelDiff(a.Candidates.X, b.Candidates.X)}");
-        Assert.True(Math.Abs(a.FinalLoss.Total - b.FinalLoss.Total) <= 1e-9 * b.FinalLoss.Total);
-        using var moved = a.Candidates.X - b.Candidates.X;
-    }
-
-    [Fact]
-    public void Float32_attack_runs_and_stays_close_to_float64()
-    {
-        using var net = HomogeneousMlp.Create(new[] { 20, 30, 1 }, seed: 5);
-        using var net32 = net.To(ScalarType.Float32);
-        Assert.Equal(ScalarType.Float32, net32.DType);
-        Assert.Equal(ScalarType.Float64, net.DType);
-        var settings = new AttackSettings { Candidates = 8, Steps = 20, Seed = 2, ProgressTitle = null };
-        var r64 = ReconstructionAttack.Run(net, settings);
-        var r32 = ReconstructionAttack.Run(net32, settings);
-        Assert.Equal(ScalarType.Float64, r32.Candidates.X.dtype);
-        Assert.True(RelDiff(r32.Candidates.X, r64.Candidates.X) <= 1e-4, $"float32 vs float64 candidates: {RelDiff(r32.Candidates.X, r64.Candidates.X)}");
-        Assert.True(Math.Abs(r32.FinalLoss.Total - r64.FinalLoss.Total) <= 1e-4 * r64.FinalLoss.Total);
     }
 }

@@ -12,4 +12,12 @@ static class TestData
     public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPoint(int n, int d, double[] labels) => NoPrior.Kkt.ExactInstances.BasisVectors(n, d, labels);
 
     public static double MaxAbs(Tensor t) => t.abs().max().ToDouble();
+
+    /// <summary>‖a − b‖ / ‖b‖, the relative difference in norm (the absolute one where b = 0).</summary>
+    public static double RelDiff(Tensor a, Tensor b)
+    {
+        using var diff = (a - b).norm();
+        using var nb = b.norm();
+        return diff.ToDouble() / Math.Max(nb.ToDouble(), 1e-300);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics.X86;
+using NoPrior.Attack;
 using NoPrior.LinearAlgebra;
 using static TorchSharp.torch;
 

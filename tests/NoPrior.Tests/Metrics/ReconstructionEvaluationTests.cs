@@ -13,7 +13,7 @@ public class ReconstructionEvaluationTests
     {
         using var data = Mnist.OddVsEven(2);
         using var fresh = data.FreshSample(0);
-        var space = EvaluationSpace.Images(data.Mean);
+        var space = EvaluationSpace.Images(data.Mean, data.Shape);
         var yard = ReconstructionEvaluation.Yardstick(data.X, fresh.X, space);
         int n = (int)data.Count;
         int Good(Tensor c) => ReconstructionEvaluation.Evaluate(data.X, c, GoodRule.Default, space, yard).Good;
@@ -32,7 +32,7 @@ public class ReconstructionEvaluationTests
     public void The_reference_ssim_rule_is_passed_by_all_zero_candidates_which_is_why_it_is_not_the_default()
     {
         using var data = Mnist.OddVsEven(2);
-        var space = EvaluationSpace.Images(data.Mean);
+        var space = EvaluationSpace.Images(data.Mean, data.Shape);
         using var zeros = torch.zeros_like(data.X);
         var reference = ReconstructionEvaluation.Evaluate(data.X, zeros, GoodRule.ReferenceSsim3, space);
         Assert.True(reference.Good >= data.Count / 2, $"zeros pass the 3×3 SSIM rule for {reference.Good} of {data.Count}");
@@ -45,11 +45,11 @@ public class ReconstructionEvaluationTests
         using var data = Mnist.OddVsEven(1);
         const double c = 2.0;
         using var shifted = data.X + c;
-        var space = EvaluationSpace.Images(data.Mean, c);
+        var space = EvaluationSpace.Images(data.Mean, data.Shape, c);
         var ssim = ReconstructionEvaluation.Evaluate(shifted, shifted, GoodRule.ReferenceSsim11, space);
         Assert.All(ssim.Scores, s => Assert.True(Math.Abs(s - 1) < 1e-9, $"{s}"));
         // Adding the offset twice (pixels + 2c) is the bug this guards against: the same pairs then score below 1.
-        var wrong = ReconstructionEvaluation.Evaluate(shifted, shifted, GoodRule.ReferenceSsim11, EvaluationSpace.Images(data.Mean + c, c));
+        var wrong = ReconstructionEvaluation.Evaluate(shifted, shifted, GoodRule.ReferenceSsim11, EvaluationSpace.Images(data.Mean + c, data.Shape, c));
         Assert.Contains(wrong.Scores, s => s < 0.999);
         using var fresh = data.FreshSample(1);
         using var freshShifted = fresh.X + c;
@@ -153,7 +153,7 @@ public class DefaultRuleShiftTests
         const double c = 2.0;
         using var shifted = data.X + c;
         using var freshShifted = fresh.X + c;
-        var space = EvaluationSpace.Images(data.Mean, c);
+        var space = EvaluationSpace.Images(data.Mean, data.Shape, c);
         using var zeros = torch.zeros_like(shifted);   // in pixels: the mean image darkened by c, a constant direction once centred
         var ncc = ReconstructionEvaluation.Evaluate(shifted, zeros, GoodRule.Default, space, ReconstructionEvaluation.Yardstick(shifted, freshShifted, space));
         Assert.Equal(0, ncc.Good);

@@ -6,6 +6,21 @@ namespace NoPrior.Tests;
 
 public class ReconstructionGridTests
 {
+    static readonly ImageShape Mnist28 = new(1, 28, 28);
+
+    [Fact]
+    public void Rows_without_a_shape_are_refused_and_other_sizes_are_drawn_at_their_size()
+    {
+        using var train = torch.rand(new long[] { 2, 12 }, dtype: ScalarType.Float64, generator: new Generator(1));
+        var space = EvaluationSpace.Vectors(12);
+        var ev = ReconstructionEvaluation.Evaluate(train, train, GoodRule.Default, space, ReconstructionEvaluation.Yardstick(train, train, space));
+        Assert.Contains("image shape", Assert.Throws<ArgumentException>(() => ReconstructionGrids.NearestPairs(train, train, ev)).Message);
+        var grid = ReconstructionGrids.NearestPairs(train, train, ev, new ImageShape(1, 3, 4));
+        Assert.Equal((4, 3), (grid.Width, grid.Height));
+        var fromImages = ReconstructionGrids.NearestPairs(train.reshape(2, 3, 4), train.reshape(2, 3, 4), ev);
+        Assert.Equal((4, 3), (fromImages.Width, fromImages.Height));
+    }
+
     [Fact]
     public void NearestPairs_SortsBySsimAndPairsEachTrainingImageWithItsMatchedCandidate()
     {
@@ -15,8 +30,9 @@ public class ReconstructionGridTests
         using var noise = torch.rand(new long[] { 784 }, dtype: ScalarType.Float64, generator: gen);
         using var cands = torch.stack(new[] { noise, train[2], train[0] + 0.05 * noise });
         using var zero = torch.zeros(784, dtype: ScalarType.Float64);
-        var ev = ReconstructionEvaluation.Evaluate(train, cands, GoodRule.ReferenceSsim3, EvaluationSpace.Images(zero));
-        var grid = ReconstructionGrids.NearestPairs(train, cands, ev);
+        var ev = ReconstructionEvaluation.Evaluate(train, cands, GoodRule.ReferenceSsim3, EvaluationSpace.Images(zero, Mnist28));
+        var grid = ReconstructionGrids.NearestPairs(train, cands, ev, Mnist28);
+        Assert.Equal((28, 28), (grid.Width, grid.Height));
         Assert.Equal(6, grid.Count);
         Assert.Equal("train 2", grid.Captions[0]);                 // the exact copy first
         Assert.StartsWith($"SSIM {ev.Scores[2]:F2}", grid.Captions[1]);
@@ -24,7 +40,7 @@ public class ReconstructionGridTests
         var ssims = Enumerable.Range(0, 3).Select(j => double.Parse(grid.Captions[2 * j + 1][5..9], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.True(ssims[0] >= ssims[1] && ssims[1] >= ssims[2]);
         Assert.Equal(grid.GrayLevels(0), grid.GrayLevels(1));      // per-image scaling: the copy looks identical
-        Assert.Equal(2, ReconstructionGrids.NearestPairs(train, cands, ev, count: 1).Count);
+        Assert.Equal(2, ReconstructionGrids.NearestPairs(train.reshape(3, 28, 28), cands.reshape(3, 28, 28), ev, count: 1).Count);
     }
 
     [Fact]
@@ -36,7 +52,7 @@ public class ReconstructionGridTests
         var fit = BlendFit.Fit(blend, train, k: 2);
         using var cands = blend.unsqueeze(0);
         using var zero = torch.zeros(784, dtype: ScalarType.Float64);
-        var grid = ReconstructionGrids.Blends(cands, train, train, new[] { (0, fit) }, zero);
+        var grid = ReconstructionGrids.Blends(cands, train, train, new[] { (0, fit) }, zero, Mnist28);
         Assert.Equal(4, grid.Count);
         Assert.Equal(4, grid.Columns);
         Assert.Equal(grid.GrayLevels(0), grid.GrayLevels(3));      // the exact blend is drawn like the candidate
