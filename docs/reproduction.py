@@ -29,7 +29,7 @@ def get(d, *path, default=None):
 
 
 def fmt(v, digits=3):
-    if v is None:
+    if v is None or v == "NaN":  # the workbook's JSON writes a non-finite number as a string
         return "—"
     if isinstance(v, bool):
         return "yes" if v else "no"
@@ -52,6 +52,8 @@ def table(header, rows):
 
 
 def best_baseline(ev):
+    if isinstance(get(ev, "best_baseline"), int):  # written by RuleCounts.BestBaseline; older results lack it
+        return ev["best_baseline"]
     b = get(ev, "baselines") or {}
     vals = [b.get(k) for k in ("zeros", "init", "other_training", "fresh_sample") if isinstance(b.get(k), int)]
     return max(vals) if vals else None
@@ -119,8 +121,10 @@ def experiment_c(d):
                      ref and ref["attack"], ref and max(ref["zeros"], ref["init"], ref["other_training"], ref["fresh_sample"]),
                      r11 and r11["attack"], r11 and max(r11["zeros"], r11["init"], r11["other_training"], r11["fresh_sample"])])
     v = d.get("verdict", {})
+    unfitted = [c["step"] for c in d["checkpoints"] if not isinstance(c["delta"], (int, float)) or c["delta"] != c["delta"]]
+    note = f"\n\nδ is undefined (—) at step {', '.join(map(str, unfitted))}: the network does not yet classify every training point correctly, so no rescaling to unit minimum margin exists." if unfitted else ""
     return head + table(["step", "ε/‖θ‖", "δ", "γ", "split min", "split median", "good", "best baseline", "SSIM 3×3 good", "baseline", "SSIM 11×11 good", "baseline"], rows) + \
-        f"\n\nDefault rule, excess over the best baseline: {fmt(v.get('firstExcess'))} at the first checkpoint, {fmt(v.get('lastExcess'))} at the last."
+        f"\n\nDefault rule, excess over the best baseline: {fmt(v.get('firstExcess'))} at the first checkpoint, {fmt(v.get('lastExcess'))} at the last." + note
 
 
 def indistinguishability(d):

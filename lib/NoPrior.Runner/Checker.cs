@@ -34,6 +34,7 @@ public static class Checker
         {
             var cell = cells[i]!;
             string where = $"cell {i + 1}";
+            if (Ipynb.CellType(cell) == "markdown") problems.AddRange(MarkdownProblems(Ipynb.Source(cell), where));
             if (Ipynb.CellType(cell) != "code") continue;
             if (cell["outputs"] is JsonArray { Count: > 0 } outs) problems.Add($"{where} has {outs.Count} output(s); commit notebooks without outputs.");
             if (cell["execution_count"] is JsonValue) problems.Add($"{where} has an execution_count; clear it before committing.");
@@ -44,6 +45,17 @@ public static class Checker
         }
         if (!hasParameters) problems.Add($"no code cell is tagged '{Parameters.Tag}' (metadata.tags).");
         return problems;
+    }
+
+    /// <summary>Control characters (tab, backspace, form feed, carriage return…) in a markdown cell. They are almost always
+    /// a LaTeX command whose backslash a generator read as an escape: "\text", "\theta", "\to" become a tab and
+    /// "ext", "heta", "o", and MathJax renders garbage without an error.</summary>
+    public static IEnumerable<string> MarkdownProblems(string source, string where)
+    {
+        int at = source.IndexOfAny(['\t', '\b', '\f', '\r', '\v', '\a']);
+        if (at < 0) yield break;
+        string after = new string(source.Skip(at + 1).TakeWhile(char.IsLetter).ToArray());
+        yield return $"{where} (markdown) holds the control character U+{(int)source[at]:X4} before '{after}': probably a lost backslash (\\t of \\text or \\theta); write the backslash twice in the generator or fix the cell.";
     }
 
     /// <summary>The setup line written exactly as notebooks must start.</summary>

@@ -24,6 +24,14 @@ public sealed class CheckerTests
     }
 
     [Fact]
+    public void A_markdown_cell_with_a_lost_latex_backslash_is_refused()
+    {
+        Assert.Empty(Checker.MarkdownProblems("$\\max_{\\text{runs}} \\theta \\to 0$\nnext line", "cell 2"));
+        var problem = Assert.Single(Checker.MarkdownProblems("$\\max_{\text{runs}}$", "cell 2"));
+        Assert.Contains("cell 2 (markdown) holds the control character U+0009 before 'ext'", problem);
+    }
+
+    [Fact]
     public void Lambdas_anonymous_objects_and_calls_are_not_declarations() =>
         Assert.Empty(Problems("var rows = new[] { 1, 2 }.Select(i => new { i, sq = i * i }).ToArray();\nFunc<int, int> f = v => v + 1;\nrows.Length + f(1)"));
 
