@@ -93,7 +93,7 @@ static class RunCommand
     static async Task<Outcome> RunOneAsync(string source, int k, int n, Options o)
     {
         string name = Path.GetFileNameWithoutExtension(source);
-        var psi = ChildStartInfo();
+        var psi = RunnerProcess.StartInfo();
         psi.ArgumentList.Add(ExecProtocol.Name);
         psi.ArgumentList.Add(source);
         psi.ArgumentList.Add(o.Out);
@@ -208,15 +208,4 @@ static class RunCommand
     }
 
     static string Elapsed(Stopwatch c) => c.Elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
-
-    /// <summary>Starts this same program again: its apphost, or <c>dotnet workbook.dll</c> when run through dotnet.</summary>
-    internal static ProcessStartInfo ChildStartInfo()
-    {
-        string? exe = Environment.ProcessPath;
-        if (exe is not null && !Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            return new ProcessStartInfo(exe);
-        var psi = new ProcessStartInfo(exe ?? "dotnet");
-        psi.ArgumentList.Add(typeof(RunCommand).Assembly.Location);
-        return psi;
-    }
 }
