@@ -104,6 +104,7 @@ public static class SweepCommand
             ? $"sweep of {name}: {runs.Count} runs drawn from the grid {shape} = {grid} points (--random {k} --seed {o.Seed}) → {sweepDir}"
             : $"sweep of {name}: {runs.Count} runs, the grid {shape} → {sweepDir}");
 
+        AdoptFinishedRuns(sweepDir, runs);
         var pending = runs.Where(r => RunStatus.Read(SweepSummary.RunDirectory(sweepDir, r)).State != "ok").ToList();
         if (pending.Count < runs.Count) Console.WriteLine($"{runs.Count - pending.Count} finished run(s) skipped (their status.json says ok); {pending.Count} to run.");
 
@@ -133,6 +134,24 @@ public static class SweepCommand
             await RunLocallyAsync(sweepDir, notebook, runs.Count, pending, o);
 
         return Report(sweepDir, name, runs, o.Sort);
+    }
+
+    /// <summary>
+    /// A finished run whose folder has another name with the same hash (the same values, but a different set of swept
+    /// parameters, e.g. one list shortened to a single value) is renamed to the run's id, so it is not run again.
+    /// </summary>
+    static void AdoptFinishedRuns(string sweepDir, IReadOnlyList<SweepRun> runs)
+    {
+        string root = Path.Combine(sweepDir, "runs");
+        var existing = Directory.EnumerateDirectories(root).Select(d => Path.GetFileName(d)!).ToList();
+        foreach (var r in runs)
+        {
+            if (Directory.Exists(Path.Combine(root, r.Id))) continue;
+            var old = existing.FirstOrDefault(n => SweepPlan.HashOf(n) == SweepPlan.HashOf(r.Id) && RunStatus.Read(Path.Combine(root, n)).State == "ok");
+            if (old is null) continue;
+            Directory.Move(Path.Combine(root, old), Path.Combine(root, r.Id));
+            existing.Remove(old);
+        }
     }
 
     /// <summary>Writes the summary, prints it as a table with the failures, and returns the exit code.</summary>

@@ -147,7 +147,8 @@ public static class SweepPlan
     /// <summary>
     /// A run's folder name: the swept values as <c>name-value</c> joined by '_' (characters other than letters, digits,
     /// '.', '+', '-' replaced, at most 48 characters), then the first 8 hex digits of SHA-256 over every parameter
-    /// (sorted by name), so the id changes when any value does and does not depend on the order of the -p options.
+    /// (sorted by name), so the id changes when any value does; the hash does not depend on the order of the -p options
+    /// or on which of them are swept, and a restart adopts a finished run's folder by it.
     /// </summary>
     public static string RunId(IReadOnlyList<KeyValuePair<string, string>> values, IReadOnlySet<string>? swept = null)
     {
@@ -161,10 +162,13 @@ public static class SweepPlan
             if (s == '~' && slug.Length > 0 && slug[^1] == '~') continue;
             slug.Append(s);
         }
-        string head = slug.ToString().Replace('~', '-').Trim('-', '.');
+        string head = System.Text.RegularExpressions.Regex.Replace(slug.ToString(), "~*_~*", "_").Trim('~').Replace('~', '-').Trim('-', '.');
         if (head.Length > 48) head = head[..48].TrimEnd('-', '.', '_');
         return head.Length == 0 ? hash : $"{head}-{hash}";
     }
+
+    /// <summary>The hash part of a run id (its last 8 characters).</summary>
+    public static string HashOf(string id) => id.Length <= 8 ? id : id[^8..];
 
     /// <summary>The sweep's definition, written to <c>sweep.json</c>: what <c>--collect</c> and a restart read back.</summary>
     public static JsonObject ToJson(string notebook, IReadOnlyList<SweepRun> runs, TimeSpan timeout) => new()

@@ -64,7 +64,7 @@ public static class SweepSummary
 
     /// <summary>
     /// The scalar fields of a results JSON by dotted name: numbers (and the strings "NaN", "Infinity", "-Infinity" that
-    /// the results writer uses for them), strings and booleans; objects recursively (<c>plane.after</c>); arrays of at
+    /// the results writer uses for them), strings and booleans (nulls are left out); objects recursively (<c>plane.after</c>); arrays of at
     /// most <see cref="MaxArrayColumns"/> scalars as <c>name[i]</c>.
     /// </summary>
     public static IReadOnlyList<KeyValuePair<string, Cell>> Flatten(JsonNode? node, string prefix = "")
@@ -123,7 +123,7 @@ public static class SweepSummary
             var results = new Dictionary<string, Cell>(StringComparer.Ordinal);
             var resultsDir = Path.Combine(dir, "results");
             if (Directory.Exists(resultsDir))
-                foreach (var file in Directory.EnumerateFiles(resultsDir, "*.json").Order(StringComparer.Ordinal))
+                foreach (var file in Directory.EnumerateFiles(resultsDir, "*.json").OrderBy(f => Path.GetFileNameWithoutExtension(f) != notebook).ThenBy(f => f, StringComparer.Ordinal))
                 {
                     string name = Path.GetFileNameWithoutExtension(file);
                     JsonNode? json;
