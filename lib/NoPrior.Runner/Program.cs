@@ -14,6 +14,8 @@ public static class Program
                               true/false, an expression such as 'new[] { 0.0, 0.5, 1 }', or text (quoted for you when
                               the parameter is a string). Checked against the parameter's type before anything runs.
               Errors name the cell as Jupyter shows it, "cell [n]" (n-th executed code cell), and the line in it.
+              --status-file FILE  write the outcome as JSON (status "ok" or "failed"; per notebook its cell and error).
+              --no-type-check     check -p names only (types then fail in the injected cell); sweep checks once for all runs.
           workbook sweep NOTEBOOK -p name=v1,v2,… [-p …] [--random K [--seed S]] [--out DIR] [-j N] [--timeout SECONDS]
                          [--scheduler local|slurm] [--submit-only | --script-only] [--sort COLUMN]
               Run NOTEBOOK once per point of the grid of the -p lists (or K points drawn from it with seed S, default 0),

@@ -9,13 +9,16 @@ namespace NoPrior.Runner;
 static class RunCommand
 {
     /// <summary>Command-line options of <c>run</c>. <c>StatusFile</c> (<c>--status-file</c>): where to write the outcome
-    /// as JSON when the run ends, what <c>workbook sweep</c> reads to tell finished and failed runs apart.</summary>
-    public sealed record Options(IReadOnlyList<string> Paths, string Out, IReadOnlyList<KeyValuePair<string, string>> Parameters, TimeSpan Timeout, string? StatusFile = null)
+    /// as JSON when the run ends, what <c>workbook sweep</c> reads to tell finished and failed runs apart.
+    /// <c>CheckTypes</c> false (<c>--no-type-check</c>, which sweep passes after checking every value once): the -p names
+    /// are still checked, a value's type only when the injected cell compiles (saves the checker's ~2 s of startup).</summary>
+    public sealed record Options(IReadOnlyList<string> Paths, string Out, IReadOnlyList<KeyValuePair<string, string>> Parameters, TimeSpan Timeout,
+        string? StatusFile = null, bool CheckTypes = true)
     {
         public static Options Parse(string[] args)
         {
             var paths = new List<string>(); var ps = new List<KeyValuePair<string, string>>();
-            string @out = "out"; double timeout = 1800; string? status = null;
+            string @out = "out"; double timeout = 1800; string? status = null; bool checkTypes = true;
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -25,6 +28,7 @@ static class RunCommand
                     case "--out" or "-o": @out = Next(); break;
                     case "-p" or "--parameter": ps.Add(NoPrior.Runner.Parameters.ParseArgument(Next())); break;
                     case "--status-file": status = Path.GetFullPath(Next()); break;
+                    case "--no-type-check": checkTypes = false; break;
                     case "--timeout":
                         var t = Next();
                         if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out timeout) || timeout <= 0)
@@ -34,7 +38,7 @@ static class RunCommand
                     default: paths.Add(args[i]); break;
                 }
             }
-            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout), status);
+            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout), status, checkTypes);
         }
     }
 
@@ -50,7 +54,7 @@ static class RunCommand
         foreach (var nb in notebooks) NotebookFiles.OutputPaths(o.Out, nb); // fail before running anything
         // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
         if (o.Parameters.Count > 0)
-            foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb));
+            foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb), o.CheckTypes);
         var outcomes = new List<Outcome>();
         for (int k = 0; k < notebooks.Count; k++)
             outcomes.Add(await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));

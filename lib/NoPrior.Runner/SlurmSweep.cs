@@ -62,7 +62,7 @@ public sealed partial class SlurmSweep(string sweepDirectory, string notebook, I
             out="$sweep/runs/$id"
             rm -rf "$out" && mkdir -p "$out"
             echo "task $SLURM_ARRAY_TASK_ID on $(hostname): run $id"
-            exec "${workbook[@]}" run "$notebook" --out "$out" --timeout {{timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}} --status-file "$out/status.json" "${params[@]}" >"$out/run.log" 2>&1
+            exec "${workbook[@]}" run "$notebook" --out "$out" --timeout {{timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}} --status-file "$out/status.json" --no-type-check "${params[@]}" >"$out/run.log" 2>&1
 
             """);
         return sb.ToString();

@@ -173,12 +173,12 @@ public static class SweepCommand
         return ok == rows.Count ? 0 : 1;
     }
 
-    /// <summary>The command line of one run: <c>workbook run NOTEBOOK --out runs/&lt;id&gt; --timeout T --status-file … -p …</c>
-    /// (the runner re-started as the running process was: its apphost, or <c>dotnet workbook.dll</c>).</summary>
+    /// <summary>The command line of one run: <c>workbook run NOTEBOOK --out runs/&lt;id&gt; --timeout T --status-file …
+    /// --no-type-check -p …</c> (the sweep has type-checked every value once).</summary>
     public static IReadOnlyList<string> RunArguments(string notebook, string runDirectory, TimeSpan timeout, SweepRun run)
     {
         var args = new List<string> { "run", notebook, "--out", runDirectory, "--timeout", timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-            "--status-file", Path.Combine(runDirectory, RunStatus.FileName) };
+            "--status-file", Path.Combine(runDirectory, RunStatus.FileName), "--no-type-check" };
         foreach (var (key, value) in run.Parameters) { args.Add("-p"); args.Add($"{key}={value}"); }
         return args;
     }

@@ -191,6 +191,6 @@ public sealed class SweepPlanTests
         Assert.Contains("sbatch --array=0-1%2 /s/sweep.sbatch", script);
         Assert.Contains($"  0) id={runs[0].Id}; params=(-p x=1 -p 'label=\"a b\"') ;;", script);
         Assert.Contains($"  1) id={runs[1].Id}; params=(-p x=2 -p 'label=\"a b\"') ;;", script);
-        Assert.Contains("exec \"${workbook[@]}\" run \"$notebook\" --out \"$out\" --timeout 600 --status-file \"$out/status.json\" \"${params[@]}\"", script);
+        Assert.Contains("exec \"${workbook[@]}\" run \"$notebook\" --out \"$out\" --timeout 600 --status-file \"$out/status.json\" --no-type-check \"${params[@]}\"", script);
     }
 }
