@@ -11,7 +11,7 @@ namespace NoPrior.Runner;
 /// command a local sweep runs; it is submitted with <c>sbatch --array=&lt;unfinished indices&gt;%J</c>, and the sweep waits,
 /// polling <c>squeue</c> and the runs' status files, until the array has left the queue.
 /// </summary>
-public sealed partial class SlurmSweep(string sweepDirectory, string notebook, IReadOnlyList<SweepRun> runs, TimeSpan timeout, int jobs, TimeSpan poll)
+public sealed partial class SlurmSweep(string sweepDirectory, string notebook, IReadOnlyList<SweepRun> runs, TimeSpan timeout, int? jobs, TimeSpan poll)
 {
     string ScriptPath => Path.Combine(sweepDirectory, "sweep.sbatch");
     string LogDirectory => Path.Combine(sweepDirectory, "slurm");
@@ -25,7 +25,7 @@ public sealed partial class SlurmSweep(string sweepDirectory, string notebook, I
     }
 
     /// <summary>The job script: resources as <c>#SBATCH</c> lines, one <c>case</c> arm per run, then the run command.</summary>
-    public static string Script(string sweepDirectory, string notebook, IReadOnlyList<SweepRun> runs, TimeSpan timeout, int jobs, IReadOnlyList<string> runner)
+    public static string Script(string sweepDirectory, string notebook, IReadOnlyList<SweepRun> runs, TimeSpan timeout, int? jobs, IReadOnlyList<string> runner)
     {
         string name = Path.GetFileNameWithoutExtension(notebook);
         int minutes = (int)Math.Ceiling(timeout.TotalMinutes) + 5;
@@ -68,9 +68,9 @@ public sealed partial class SlurmSweep(string sweepDirectory, string notebook, I
         return sb.ToString();
     }
 
-    /// <summary><c>sbatch --array</c>'s value: indices as ranges (<c>0-3,5,7-8</c>) and at most <paramref name="jobs"/>
-    /// tasks at once (<c>%J</c>).</summary>
-    public static string ArraySpec(IEnumerable<int> indices, int jobs)
+    /// <summary><c>sbatch --array</c>'s value: indices as ranges (<c>0-3,5,7-8</c>) and, given <paramref name="jobs"/>, at
+    /// most that many tasks at once (<c>%J</c>).</summary>
+    public static string ArraySpec(IEnumerable<int> indices, int? jobs)
     {
         var sorted = indices.Distinct().Order().ToList();
         var parts = new List<string>();
@@ -81,11 +81,11 @@ public sealed partial class SlurmSweep(string sweepDirectory, string notebook, I
             parts.Add(i == j ? $"{sorted[i]}" : $"{sorted[i]}-{sorted[j]}");
             i = j + 1;
         }
-        return string.Join(',', parts) + $"%{jobs}";
+        return string.Join(',', parts) + (jobs is { } most ? $"%{most}" : "");
     }
 
     /// <summary>The submission as a shell command line.</summary>
-    public static string SubmitCommandLine(string script, IEnumerable<SweepRun> pending, int jobs) =>
+    public static string SubmitCommandLine(string script, IEnumerable<SweepRun> pending, int? jobs) =>
         $"sbatch --array={ArraySpec(pending.Select(r => r.Index), jobs)} {ShellQuote(script)}";
 
     /// <summary>Submits the unfinished runs; returns the job id. Throws naming the problem when sbatch is missing or refuses.</summary>
@@ -101,7 +101,7 @@ public sealed partial class SlurmSweep(string sweepDirectory, string notebook, I
         if (code != 0) throw new SchedulerException($"sbatch refused the sweep (exit code {code}): {stderr.Trim()}");
         string job = stdout.Trim().Split(';')[0];
         if (!JobId().IsMatch(job)) throw new SchedulerException($"sbatch answered '{stdout.Trim()}', not a job id.");
-        Console.WriteLine($"submitted job array {job}: {pending.Count} task(s), at most {jobs} at once (logs: {LogDirectory})");
+        Console.WriteLine($"submitted job array {job}: {pending.Count} task(s), {(jobs is { } j ? $"at most {j}" : "as many as Slurm allows")} at once (logs: {LogDirectory})");
         return job;
     }
 

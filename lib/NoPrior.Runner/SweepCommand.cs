@@ -15,13 +15,13 @@ public static class SweepCommand
     /// <summary>Command-line options of <c>sweep</c>.</summary>
     public sealed record Options(
         string? Notebook, IReadOnlyList<KeyValuePair<string, string>> Parameters, int? Random, int Seed, string? Out,
-        int Jobs, TimeSpan Timeout, string Scheduler, bool SubmitOnly, bool ScriptOnly, string? Collect, string? Sort, TimeSpan Poll)
+        int? Jobs, TimeSpan Timeout, string Scheduler, bool SubmitOnly, bool ScriptOnly, string? Collect, string? Sort, TimeSpan Poll)
     {
         /// <summary>Parses the arguments after <c>sweep</c>; messages name the bad option or value.</summary>
         public static Options Parse(string[] args)
         {
             var paths = new List<string>(); var ps = new List<KeyValuePair<string, string>>();
-            int? random = null; int seed = 0, jobs = 1; string? @out = null, collect = null, sort = null;
+            int? random = null, jobs = null; int seed = 0; string? @out = null, collect = null, sort = null;
             double timeout = 1800, poll = 5; string scheduler = "local"; bool submitOnly = false, scriptOnly = false;
             for (int i = 0; i < args.Length; i++)
             {
@@ -110,7 +110,7 @@ public static class SweepCommand
 
         if (o.Scheduler == "slurm")
         {
-            var slurm = new SlurmSweep(sweepDir, notebook, runs, o.Timeout, o.Jobs, o.Poll);
+            var slurm = new SlurmSweep(sweepDir, notebook, runs, o.Timeout, o.Jobs, o.Poll); // no -j: as many at once as Slurm allows
             string script = slurm.WriteScript();
             Console.WriteLine($"Slurm script: {script}");
             if (o.ScriptOnly)
@@ -211,7 +211,7 @@ public static class SweepCommand
             catch (OperationCanceledException) { }
         });
 
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = o.Jobs }, async (run, _) =>
+        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = o.Jobs ?? 1 }, async (run, _) =>
         {
             string dir = SweepSummary.RunDirectory(sweepDir, run);
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); // what an earlier, failed or interrupted attempt left

@@ -170,7 +170,8 @@ public sealed class SweepPlanTests
     [InlineData(new[] { 0, 1, 2, 3 }, 2, "0-3%2")]
     [InlineData(new[] { 5, 0, 1, 3 }, 1, "0-1,3,5%1")]
     [InlineData(new[] { 7 }, 4, "7%4")]
-    public void Array_specifications_compress_index_ranges(int[] indices, int jobs, string spec) =>
+    [InlineData(new[] { 2, 3, 4 }, null, "2-4")]
+    public void Array_specifications_compress_index_ranges(int[] indices, int? jobs, string spec) =>
         Assert.Equal(spec, SlurmSweep.ArraySpec(indices, jobs));
 
     [Theory]
