@@ -100,4 +100,23 @@ public sealed class SweepSummaryTests : IDisposable
         Assert.Contains("--sort loss: no column 'loss'; the summary has: id, x, status",
             Assert.Throws<ArgumentException>(() => SweepSummary.Sort(rows, "loss")).Message);
     }
+
+    [Fact]
+    public async Task The_html_table_sorts_by_a_clicked_column_numbers_numerically_then_descending()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var ct = cts.Token;
+        SweepSummary.Write(_dir, "tiny", FourRuns(), sort: null);
+        await using var page = await HeadlessChromium.StartAsync(ct);
+        await page.OpenAsync(Path.Combine(_dir, "summary.html"), ct);
+        const string column = "Array.from(document.querySelectorAll('#summary tbody tr')).map(r => r.children[1].textContent).join(' ')";
+        Assert.Equal("2 -1 10 3", await page.ValueAsync<string>(column, ct));
+        await page.EvaluateAsync("document.querySelectorAll('#summary th')[1].click()", ct); // x
+        Assert.Equal("-1 2 3 10", await page.ValueAsync<string>(column, ct));
+        await page.EvaluateAsync("document.querySelectorAll('#summary th')[1].click()", ct);
+        Assert.Equal("10 3 2 -1", await page.ValueAsync<string>(column, ct));
+        await page.EvaluateAsync("document.querySelectorAll('#summary th')[4].click()", ct); // square: 4, 100; the others have none
+        Assert.Equal("2 10 3 -1", await page.ValueAsync<string>(column, ct)); // empty cells last, in their previous order
+        Assert.Equal("[]", (await page.EvaluateAsync("JSON.stringify(window.__errors)", ct))!.ToString());
+    }
 }
