@@ -24,8 +24,9 @@ public static class Program
               -p "radii=new[] { 0.1, 1.0 },new[] { 10.0 }" is two values; \, is a literal comma.
               -j N runs N at once (default 1; with Slurm: as many as it allows). --scheduler slurm submits the runs as
               one job array (sbatch --array=…%N) from <out>/sweep.sbatch and waits for it; --submit-only returns after
-              submitting, --script-only only writes the script. The summary, <out>/summary.csv and summary.html, has a row per run: its parameters,
-              status and the fields of its results/*.json (nested ones as a.b); --sort COLUMN (-COLUMN: descending).
+              submitting, --script-only only writes the script. The summary, <out>/summary.csv and summary.html, has a
+              row per run: its parameters, status and the fields of its results/*.json (nested ones as a.b);
+              --sort COLUMN (-COLUMN: descending).
           workbook sweep --collect DIR [--sort COLUMN]
               Write the summary of the sweep in DIR as it stands.
           workbook check [paths…]
