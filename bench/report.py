@@ -21,6 +21,17 @@ def kernel_path(kind, path):
     return path == "fused" or (kind == "train" and path == "closedform")
 
 
+def cpu_line(machine):
+    """The CPU the table was measured on: name, vendor, family, model, cores, and its widest vectors (from run.sh)."""
+    if "cpu_vendor" not in machine:
+        return f"CPU: {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores (vendor, family, model and vector flags not recorded by this run)"
+    flags = [f for f in machine.get("cpu_vector_flags", "").split(",") if f]
+    width = "512-bit (AVX-512)" if "avx512f" in flags else "256-bit (AVX2, no AVX-512)" if "avx2" in flags else "128-bit or less (no AVX2)"
+    return (f"CPU: {machine.get('cpu', '?')} — vendor {machine['cpu_vendor']}, family {machine.get('cpu_family', '?')}, "
+            f"model {machine.get('cpu_model', '?')}, {machine.get('nproc', '?')} cores; vector width {width}; "
+            f"flags: {', '.join(flags) or 'none of avx/avx2/fma/avx512*'}")
+
+
 def per_process(res, key):
     xs = res.get(key) or []  # both sides already ran untimed warm-up steps (WARMUP in torch_bench.py / Bench)
     return statistics.median(xs) if xs else float("nan")
@@ -53,6 +64,7 @@ def main(path):
         "kernel float32": med(("matmul", "-", "torchsharp", "kernel", "float32"), 0),
     }
     print(f"# Benchmark {machine.get('date', '?')} — {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores")
+    print(cpu_line(machine))
     print(f"load average (1 min) during the run: min {min(loads):.1f}, median {statistics.median(loads):.1f}, max {max(loads):.1f}"
           if loads else "no load recorded")
     if loads and statistics.median(loads) > 1.5 * int(machine.get("nproc", 2)):

@@ -56,9 +56,12 @@ steps() { # kind setting -> steps per process
 }
 
 echo "bench: $rounds rounds, $threads threads, settings: $settings; raw results in $out" >&2
-printf '{"machine": {"date": "%s", "cpu": "%s", "nproc": %s, "uptime": "%s", "openblas_env_unset_for_pytorch": ["OPENBLAS_CORETYPE=%s", "OPENBLAS_L2_SIZE=%s"]}}\n' \
-  "$(date -u +%Y-%m-%dT%H:%MZ)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(nproc)" "$(uptime)" \
-  "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" >"$out"
+# The CPU as report.py prints it with every table: vendor, family, model, and the vector extensions the kernels care about.
+cpuinfo() { grep -m1 "^$1[[:space:]]*:" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'; }
+vector_flags=$(cpuinfo flags | tr ' ' '\n' | grep -xE 'avx|avx2|fma|avx512f|avx512dq|avx512bw|avx512vl|avx512_vnni|avx512_bf16' | paste -sd, -)
+printf '{"machine": {"date": "%s", "cpu": "%s", "cpu_vendor": "%s", "cpu_family": "%s", "cpu_model": "%s", "cpu_vector_flags": "%s", "nproc": %s, "uptime": "%s", "openblas_env_unset_for_pytorch": ["OPENBLAS_CORETYPE=%s", "OPENBLAS_L2_SIZE=%s"]}}\n' \
+  "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cpuinfo 'model name')" "$(cpuinfo vendor_id)" "$(cpuinfo 'cpu family')" "$(cpuinfo model)" "$vector_flags" \
+  "$(nproc)" "$(uptime)" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" >"$out"
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds: $(uptime)" >&2
   py matmul - "$threads" 3

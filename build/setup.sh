@@ -24,15 +24,24 @@ done
 # libjs-mathjax (MathJax 2.7) typesets the HTML pages' math offline (the runner copies it beside them); Chromium also
 # draws the static fallback image of each chart in executed notebooks.
 dpkg-query -W -f='${Status}' libjs-mathjax 2>/dev/null | grep -q "install ok installed" || missing+=(libjs-mathjax)
-if [ ${#missing[@]} -gt 0 ]; then
+# Slurm and munge: `workbook sweep --scheduler slurm` submits to a cluster with them, and the sweep tests start a
+# single-node one on localhost (tests/NoPrior.Notebooks.Tests/Slurm/single-node.sh). Without recommends: the plugins
+# the workbook needs (auth/munge, select/cons_tres, proctrack/linuxproc) are in slurm-wlm-basic-plugins, a dependency;
+# the recommended ones would add two dozen packages. Their services stay down without /etc/slurm/slurm.conf.
+lean=()
+for p in slurm-wlm munge; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || lean+=("$p")
+done
+if [ $((${#missing[@]} + ${#lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
   if [ "$sudo" = "none" ]; then
-    echo "setup: please install these Debian packages: ${missing[*]}" >&2
+    echo "setup: please install these Debian packages: ${missing[*]} ${lean[*]}" >&2
     exit 1
   fi
-  echo "setup: installing ${missing[*]}"
+  echo "setup: installing ${missing[*]} ${lean[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
 fi
 
 # NuGet restore (first time: ~650 MB, mostly libtorch). TorchSharp's native load fix is applied by the

@@ -14,6 +14,21 @@ public static class Program
                               true/false, an expression such as 'new[] { 0.0, 0.5, 1 }', or text (quoted for you when
                               the parameter is a string). Checked against the parameter's type before anything runs.
               Errors name the cell as Jupyter shows it, "cell [n]" (n-th executed code cell), and the line in it.
+              --status-file FILE  write the outcome as JSON (status "ok" or "failed"; per notebook its cell and error).
+              --no-type-check     check -p names only (types then fail in the injected cell); sweep checks once for all runs.
+          workbook sweep NOTEBOOK -p name=v1,v2,… [-p …] [--random K [--seed S]] [--out DIR] [-j N] [--timeout SECONDS]
+                         [--scheduler local|slurm] [--submit-only | --script-only] [--sort COLUMN]
+              Run NOTEBOOK once per point of the grid of the -p lists (or K points drawn from it with seed S, default 0),
+              each run a separate `workbook run` into <out>/runs/<id> (default --out out/sweeps/<notebook>); runs whose
+              status.json says ok are skipped on restart. Lists split at commas outside (), [], {} and quotes, so
+              -p "radii=new[] { 0.1, 1.0 },new[] { 10.0 }" is two values; \, is a literal comma.
+              -j N runs N at once (default 1; with Slurm: as many as it allows). --scheduler slurm submits the runs as
+              one job array (sbatch --array=…%N) from <out>/sweep.sbatch and waits for it; --submit-only returns after
+              submitting, --script-only only writes the script. The summary, <out>/summary.csv and summary.html, has a
+              row per run: its parameters, status and the fields of its results/*.json (nested ones as a.b);
+              --sort COLUMN (-COLUMN: descending).
+          workbook sweep --collect DIR [--sort COLUMN]
+              Write the summary of the sweep in DIR as it stands.
           workbook check [paths…]
               Verify committed notebooks: no outputs, C# kernel metadata, a parameters cell, markdown before code.
           workbook help
@@ -29,6 +44,7 @@ public static class Program
             {
                 "run" => await RunCommand.RunAsync(RunCommand.Options.Parse(args[1..])),
                 "check" => CheckCommand(args[1..]),
+                "sweep" => await SweepCommand.RunAsync(SweepCommand.Options.Parse(args[1..])),
                 ExecProtocol.Name => await ExecCommand.RunAsync(args[1..]),
                 "-h" or "--help" or "help" => PrintUsage(0),
                 null => PrintUsage(2),
@@ -36,9 +52,11 @@ public static class Program
             };
         }
         catch (RunCommand.HelpRequested) { return PrintUsage(0); }
+        catch (SweepCommand.HelpRequested) { return PrintUsage(0); }
         catch (ArgumentException e) { return Fail(e.Message); }
         catch (FileNotFoundException e) { return Fail(e.Message); }
         catch (InvalidDataException e) { return Fail(e.Message); }
+        catch (SchedulerException e) { return Fail(e.Message); }
     }
 
     static int PrintUsage(int code) { (code == 0 ? Console.Out : Console.Error).WriteLine(Usage); return code; }

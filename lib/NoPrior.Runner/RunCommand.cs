@@ -8,13 +8,17 @@ namespace NoPrior.Runner;
 /// (a TorchSharp native error aborts the whole process, so isolation keeps one notebook from taking down the run).</summary>
 static class RunCommand
 {
-    /// <summary>Command-line options of <c>run</c>.</summary>
-    public sealed record Options(IReadOnlyList<string> Paths, string Out, IReadOnlyList<KeyValuePair<string, string>> Parameters, TimeSpan Timeout)
+    /// <summary>Command-line options of <c>run</c>. <c>StatusFile</c> (<c>--status-file</c>): where to write the outcome
+    /// as JSON when the run ends, what <c>workbook sweep</c> reads to tell finished and failed runs apart.
+    /// <c>CheckTypes</c> false (<c>--no-type-check</c>, which sweep passes after checking every value once): the -p names
+    /// are still checked, a value's type only when the injected cell compiles (saves the checker's ~2 s of startup).</summary>
+    public sealed record Options(IReadOnlyList<string> Paths, string Out, IReadOnlyList<KeyValuePair<string, string>> Parameters, TimeSpan Timeout,
+        string? StatusFile = null, bool CheckTypes = true)
     {
         public static Options Parse(string[] args)
         {
             var paths = new List<string>(); var ps = new List<KeyValuePair<string, string>>();
-            string @out = "out"; double timeout = 1800;
+            string @out = "out"; double timeout = 1800; string? status = null; bool checkTypes = true;
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -23,6 +27,8 @@ static class RunCommand
                     case "-h" or "--help": throw new HelpRequested();
                     case "--out" or "-o": @out = Next(); break;
                     case "-p" or "--parameter": ps.Add(NoPrior.Runner.Parameters.ParseArgument(Next())); break;
+                    case "--status-file": status = Path.GetFullPath(Next()); break;
+                    case "--no-type-check": checkTypes = false; break;
                     case "--timeout":
                         var t = Next();
                         if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out timeout) || timeout <= 0)
@@ -32,7 +38,7 @@ static class RunCommand
                     default: paths.Add(args[i]); break;
                 }
             }
-            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout));
+            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout), status, checkTypes);
         }
     }
 
@@ -48,7 +54,7 @@ static class RunCommand
         foreach (var nb in notebooks) NotebookFiles.OutputPaths(o.Out, nb); // fail before running anything
         // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
         if (o.Parameters.Count > 0)
-            foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb));
+            foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb), o.CheckTypes);
         var outcomes = new List<Outcome>();
         for (int k = 0; k < notebooks.Count; k++)
             outcomes.Add(await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
@@ -61,13 +67,37 @@ static class RunCommand
         Console.WriteLine($"outputs: {Path.Combine(o.Out, "notebooks")}, {Path.Combine(o.Out, "html")}");
         var failed = outcomes.Where(x => x.Failure is not null).ToList();
         foreach (var f in failed) Console.Error.WriteLine($"FAILED {Path.GetRelativePath(Directory.GetCurrentDirectory(), f.Source)}: {f.Failure}");
+        if (o.StatusFile is not null) WriteStatus(o.StatusFile, outcomes);
         return failed.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>The outcome as JSON (<c>--status-file</c>), written whole or not at all: <c>status</c> is "ok" when
+    /// every notebook finished, else "failed"; each notebook with its status, failure, cells run and seconds.</summary>
+    static void WriteStatus(string path, IReadOnlyList<Outcome> outcomes)
+    {
+        var json = new JsonObject
+        {
+            ["status"] = outcomes.All(x => x.Failure is null) ? "ok" : "failed",
+            ["seconds"] = Math.Round(outcomes.Sum(x => x.Elapsed.TotalSeconds), 1),
+            ["notebooks"] = new JsonArray(outcomes.Select(x => (JsonNode)new JsonObject
+            {
+                ["notebook"] = x.Name,
+                ["source"] = x.Source,
+                ["status"] = x.Status,
+                ["failure"] = x.Failure,
+                ["cells"] = $"{x.CellsRun}/{x.CellsTotal}",
+                ["seconds"] = Math.Round(x.Elapsed.TotalSeconds, 1),
+            }).ToArray()),
+        };
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path + ".tmp", json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     static async Task<Outcome> RunOneAsync(string source, int k, int n, Options o)
     {
         string name = Path.GetFileNameWithoutExtension(source);
-        var psi = ChildStartInfo();
+        var psi = RunnerProcess.StartInfo();
         psi.ArgumentList.Add(ExecProtocol.Name);
         psi.ArgumentList.Add(source);
         psi.ArgumentList.Add(o.Out);
@@ -182,15 +212,4 @@ static class RunCommand
     }
 
     static string Elapsed(Stopwatch c) => c.Elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
-
-    /// <summary>Starts this same program again: its apphost, or <c>dotnet workbook.dll</c> when run through dotnet.</summary>
-    static ProcessStartInfo ChildStartInfo()
-    {
-        string? exe = Environment.ProcessPath;
-        if (exe is not null && !Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            return new ProcessStartInfo(exe);
-        var psi = new ProcessStartInfo(exe ?? "dotnet");
-        psi.ArgumentList.Add(typeof(RunCommand).Assembly.Location);
-        return psi;
-    }
 }

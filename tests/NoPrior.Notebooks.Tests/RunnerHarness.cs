@@ -25,9 +25,13 @@ static class RunnerHarness
         public string All => Stdout + "\n" + Stderr;
     }
 
-    public static Run Workbook(params string[] args)
+    public static Run Workbook(params string[] args) => Workbook(null, args);
+
+    /// <summary>The runner with extra environment variables (e.g. SLURM_CONF).</summary>
+    public static Run Workbook(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         psi.ArgumentList.Add(RunnerDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

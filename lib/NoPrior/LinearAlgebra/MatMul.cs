@@ -58,9 +58,12 @@ public static class MatMul
     public static bool RunsInKernel(Device device, ScalarType dtype)
         => KernelActive && device.type == DeviceType.CPU && dtype is ScalarType.Float64 or ScalarType.Float32;
 
-    /// <summary>"AVX-512 kernel (float64, float32 on CPU)" or "libtorch (reason)", for notebooks and the benchmark.</summary>
+    /// <summary>Which backend runs the products and why, for notebooks and the benchmark: "AVX-512 kernel … (reason)"
+    /// or "libtorch (reason)".</summary>
     public static string Backend => !Enabled ? "libtorch (MatMul.Enabled = false)"
-        : Unavailable is { Length: > 0 } why ? $"libtorch ({why})" : "AVX-512 kernel (float64, float32 on CPU), libtorch elsewhere";
+        : Unavailable is { Length: > 0 } why ? $"libtorch ({why})"
+        : "AVX-512 kernel for float64/float32 products on CPU, libtorch elsewhere (this CPU has AVX-512F, where the kernel "
+          + "measured faster than libtorch's oneMKL; MatMul.Enabled = false compares)";
 
     /// <summary>a·b for a [m, k] and b [k, n] (any strides, e.g. <c>w.t()</c>); a new [m, n] tensor.</summary>
     public static Tensor Product(Tensor a, Tensor b)
