@@ -63,7 +63,7 @@ public sealed class CheckerTests
         var problem = Assert.Single(Problems(cell, isParameters: true));
         Assert.Contains($"cell 3 (parameters) holds '{offending}'", problem);
         Assert.Contains("derived values go to the next cell", problem);
-        Assert.Empty(Problems(cell, isParameters: false).Where(p => p.Contains("parameters")));
+        Assert.DoesNotContain(Problems(cell, isParameters: false), p => p.Contains("parameters"));
     }
 
     [Fact]
