@@ -98,7 +98,12 @@ def main(path):
                             "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[base]
                     # Products recorded by autograd always run in libtorch; the others in the kernel unless "-libtorch".
                     kernel = kernel_path(kind, k[3])
-                    name += f", {'AVX-512 kernel' if kernel else 'libtorch matmul'}"
+                    # Without AVX-512 (flags recorded by run.sh) MatMul sends the kernel's products to libtorch too.
+                    if kernel and "cpu_vector_flags" in machine and "avx512f" not in machine["cpu_vector_flags"].split(","):
+                        kernel = False
+                        name += ", MatMul path (libtorch here: no AVX-512)"
+                    else:
+                        name += f", {'AVX-512 kernel' if kernel else 'libtorch matmul'}"
                 name += f", {k[4]}"
                 peak = mm["pytorch float64"] if k[2] == "pytorch" else mm[f"{'kernel' if kernel else 'libtorch'} {k[4]}"]
                 rate = f / (wall / 1e3) / 1e9

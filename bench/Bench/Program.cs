@@ -29,7 +29,8 @@ torch.set_num_threads(threads);
 Parallelism.SingleThreadBelowFlops = 0;
 var dtype = dtypeName == "float32" ? ScalarType.Float32 : ScalarType.Float64;
 // Besides the named sizes, "WIDTHS,M,N" (e.g. "784-500-500-1,200,100") measures any size.
-var (widths, m, n) = settingsBySize.TryGetValue(setting, out var named) ? named
+var (widths, m, n) = setting == "-" ? (new[] { 1, 1 }, 1, 1)  // matmul: no network sizes
+    : settingsBySize.TryGetValue(setting, out var named) ? named
     : setting.Split(',') is [var w, var mText, var nText]
         ? (w.Split('-').Select(int.Parse).ToArray(), int.Parse(mText), int.Parse(nText))
         : throw new ArgumentException($"unknown setting '{setting}': use small, reference or WIDTHS,M,N such as 784-500-500-1,200,100");
