@@ -1,5 +1,6 @@
 using NoPrior.Attack;
 using NoPrior.Metrics;
+using NoPrior.Kkt;
 using NoPrior.Networks;
 using static TorchSharp.torch;
 
@@ -27,8 +28,13 @@ public class AttackTests
         return x;
     }
 
-    /// <summary>PAPER §4's "two-layer, one neuron per point" network: w_j = x_j, v_j = y_j.</summary>
-    static HomogeneousMlp OneNeuronPerPoint(Tensor X, Tensor y) => new(new[] { X, y.unsqueeze(0) });
+    /// <summary>The library's one-neuron-per-point network (docs/theory.md §3); for the unit rows used here w_j = x_j, v_j = y_j.</summary>
+    static HomogeneousMlp OneNeuronPerPoint(Tensor X, Tensor y)
+    {
+        var (net, set) = ExactInstances.OneNeuronPerPoint(X, y.data<double>().ToArray());
+        set.Dispose();
+        return net;
+    }
 
     static Tensor Labels4 => torch.tensor(new double[] { -1, -1, 1, 1 });
 
@@ -107,7 +113,7 @@ public class AttackTests
     [Fact]
     public void Attack_loss_is_zero_at_an_exact_KKT_set_with_lambda_equal_m_times_lambda_KKT()
     {
-        // PAPER §4's one-neuron-per-point instance needs inactive pre-activations that are clearly negative, because the
+        // The one-neuron-per-point instance (docs/theory.md §3) needs inactive pre-activations that are clearly negative, because the
         // modified ReLU's derivative at h = 0 is sigmoid(0) = 1/2, not 0. The centred simplex gives x_j·x_i = −1/(n−1)
         // for i ≠ j and x_i·x_i = 1, so λ_KKT = 1, margins are 1, and with α = 2000 sigmoid(α) = 1 and
         // sigmoid(−α/(n−1)) ≈ 1e-290 in float64: Φ̃'s gradients equal Φ's exactly.
@@ -137,7 +143,7 @@ public class AttackTests
     [Fact]
     public void On_the_basis_vector_instance_the_modified_relu_leaves_a_predicted_residual()
     {
-        // PAPER §4 verbatim: x_i = e_i, w_j = e_j, v_j = y_j, λ_KKT = 1. Exact KKT for the plain ReLU, but every inactive
+        // The basis-vector instance of docs/theory.md §3: x_i = e_i, w_j = e_j, v_j = y_j, λ_KKT = 1. Exact KKT for the plain ReLU, but every inactive
         // pre-activation is exactly 0 where the modified ReLU's derivative is 1/2: row j of ∇_{W1} picks up
         // ½ y_j y_k e_kᵀ from every k ≠ j, so L_stationary = n(n−1)/4 (large α makes sigmoid(α) = 1 on active units).
         int n = 4, d = 5;

@@ -8,7 +8,7 @@ static class TestData
 {
     public static Tensor Randn(long seed, params long[] shape) => torch.randn(shape, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
 
-    /// <summary>PAPER §4: x_i = e_i, y_i, network w_j = x_j, v_j = y_j. Exactly KKT with λ_i = 1 and every margin 1.</summary>
+    /// <summary>The basis-vector instance of docs/theory.md §3: x_i = e_i, y_i, network w_j = x_j, v_j = y_j. Exactly KKT with λ_i = 1 and every margin 1.</summary>
     public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPoint(int n, int d, double[] labels) => NoPrior.Kkt.ExactInstances.BasisVectors(n, d, labels);
 
     public static double MaxAbs(Tensor t) => t.abs().max().ToDouble();
