@@ -40,7 +40,7 @@ def per_process(res, key):
 def main(path):
     lines = [json.loads(l) for l in open(path) if l.strip()]
     machine = lines[0].get("machine", {})
-    groups, loads, failed, accuracy = defaultdict(list), [], [], []
+    groups, loads, failed, accuracy, backends = defaultdict(list), [], [], [], {}
     for rec in lines[1:]:
         loads += [rec["load_before"], rec["load_after"]]
         r = rec["result"]
@@ -49,6 +49,7 @@ def main(path):
         if r["kind"] == "accuracy":
             accuracy.append(r); continue
         key = (r["kind"], r["setting"], r["impl"], r["path"], r["dtype"])
+        backends[key] = r.get("matmul_backend", "")  # MatMul.Backend as the measuring process reported it
         groups[key].append((per_process(r, "times_ms"), per_process(r, "cpu_ms"), r.get("vmhwm_mb", float("nan")), min(r["times_ms"] or [float("nan")])))
 
     def med(key, i):
@@ -98,8 +99,8 @@ def main(path):
                             "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[base]
                     # Products recorded by autograd always run in libtorch; the others in the kernel unless "-libtorch".
                     kernel = kernel_path(kind, k[3])
-                    # Without AVX-512 (flags recorded by run.sh) MatMul sends the kernel's products to libtorch too.
-                    if kernel and "cpu_vector_flags" in machine and "avx512f" not in machine["cpu_vector_flags"].split(","):
+                    # Where the kernel is unavailable (MatMul.Backend says so), MatMul sends these products to libtorch too.
+                    if kernel and backends.get(k, "").startswith("libtorch"):
                         kernel = False
                         name += ", MatMul path (libtorch here: no AVX-512)"
                     else:
