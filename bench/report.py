@@ -14,11 +14,17 @@ def flops(kind, setting):
     return sum(2.0 * n * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(pairs))  # forward, ∇W, ∇a
 
 
-def kernel_path(kind, path):
-    """True if the measured path's products run in MatMul's AVX-512 kernel (see bench/Bench/Program.cs)."""
+KERNEL_NAMES = {"Avx2Kernel": "AVX2 kernel", "Avx512Kernel": "AVX-512 kernel", "Libtorch": "libtorch"}
+MATMUL_PATH = {"Avx2Kernel": "avx2", "Avx512Kernel": "avx512", "Libtorch": "-"}
+
+
+def matmul_path(kind, path):
+    """True if the measured path's products go through NoPrior.LinearAlgebra.MatMul (see bench/Bench/Program.cs): the
+    hand-derived attack step and training, unless "-libtorch"; autograd's products always run in libtorch."""
+    base = path.split("-")[0]
     if path.endswith("-libtorch") or path == "autograd":
         return False
-    return path == "fused" or (kind == "train" and path == "closedform")
+    return base == "fused" or (kind == "train" and base == "closedform")
 
 
 def cpu_line(machine):
@@ -49,7 +55,9 @@ def main(path):
         if r["kind"] == "accuracy":
             accuracy.append(r); continue
         key = (r["kind"], r["setting"], r["impl"], r["path"], r["dtype"])
-        backends[key] = r.get("matmul_backend", "")  # MatMul.Backend as the measuring process reported it
+        # The backend MatMul used in the measuring process (measured there, cached or pinned), and why.
+        backends[key] = (r.get("matmul_choice") or ("Libtorch" if r.get("matmul_backend", "").startswith("libtorch") else "Avx512Kernel"),
+                         r.get("matmul_backend", ""))
         groups[key].append((per_process(r, "times_ms"), per_process(r, "cpu_ms"), r.get("vmhwm_mb", float("nan")), min(r["times_ms"] or [float("nan")])))
 
     def med(key, i):
@@ -57,13 +65,15 @@ def main(path):
         return statistics.median(v) if v else float("nan")
 
     gf = lambda ms: 16.0 / (ms / 1e3)  # 2000³·2 = 16 GFLOP
-    mm = {
-        "pytorch float64": med(("matmul", "-", "pytorch", "autograd", "float64"), 0),
-        "libtorch float64": med(("matmul", "-", "torchsharp", "-", "float64"), 0),
-        "kernel float64": med(("matmul", "-", "torchsharp", "kernel", "float64"), 0),
-        "libtorch float32": med(("matmul", "-", "torchsharp", "-", "float32"), 0),
-        "kernel float32": med(("matmul", "-", "torchsharp", "kernel", "float32"), 0),
-    }
+    mm = {"pytorch float64": med(("matmul", "-", "pytorch", "autograd", "float64"), 0)}
+    for dt in ("float64", "float32"):
+        for p, label in (("-", "libtorch"), ("kernel", "MatMul's choice"), ("avx2", "AVX2 kernel"), ("avx512", "AVX-512 kernel")):
+            if ("matmul", "-", "torchsharp", p, dt) in groups:
+                mm[f"{label} {dt}"] = med(("matmul", "-", "torchsharp", p, dt), 0)
+    chosen = {dt: next((backends[k][0] for k in groups if k[0] == "matmul" and k[3] == "kernel" and k[4] == dt), None)
+              for dt in ("float64", "float32")}
+    rate_of = {("Libtorch", dt): mm.get(f"libtorch {dt}") for dt in ("float64", "float32")}
+    rate_of.update({(b, dt): mm.get(f"{KERNEL_NAMES[b]} {dt}") for b in ("Avx2Kernel", "Avx512Kernel") for dt in ("float64", "float32")})
     print(f"# Benchmark {machine.get('date', '?')} — {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores")
     print(cpu_line(machine))
     print(f"load average (1 min) during the run: min {min(loads):.1f}, median {statistics.median(loads):.1f}, max {max(loads):.1f}"
@@ -73,7 +83,13 @@ def main(path):
     print("PyTorch ran with /usr/bin/python3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that command only "
           f"(this machine sets them: {', '.join(machine.get('openblas_env_unset_for_pytorch', []))}).")
     print()
-    print("matmul 2000×2000 (median wall; kernel = NoPrior.LinearAlgebra.MatMul's AVX-512 kernel, libtorch = TorchSharp's oneMKL): " + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
+    print("matmul 2000×2000 (median wall; libtorch = TorchSharp's oneMKL; MatMul's choice = the backend "
+          "NoPrior.LinearAlgebra.MatMul measured fastest on this machine; the kernels pinned): "
+          + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
+    for dt, b in chosen.items():
+        if b:
+            why = next(backends[k][1] for k in groups if k[0] == "matmul" and k[3] == "kernel" and k[4] == dt)
+            print(f"MatMul's choice, {dt}: {KERNEL_NAMES.get(b, b)} — {why}")
     print()
     print("| step | setting (sizes) | implementation | ms/step (wall, median) | best ms/step | CPU ms/step | ratio to PyTorch | GFLOP/s | % of own matmul rate | peak RSS MB | processes |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -91,26 +107,41 @@ def main(path):
             for k in keys:
                 wall, cpu, hwm = med(k, 0), med(k, 1), max(g[2] for g in groups[k])
                 name = {"pytorch": "PyTorch 1.13 + OpenBLAS, double backprop" if kind == "attack" else "PyTorch 1.13 + OpenBLAS, autograd"}.get(k[2])
-                kernel = False
+                backend = "Libtorch"
                 if name is None:
-                    base = k[3].removesuffix("-libtorch")
+                    base = k[3].split("-")[0]
                     name = {"autograd": "TorchSharp, Autograd path (double backprop)",
                             "closedform": ("TorchSharp, ClosedForm path + autograd" if kind == "attack" else "TorchSharp, GradientDescent.Train"),
                             "fused": "TorchSharp, ValueAndGradient (hand-derived)"}[base]
-                    # Products recorded by autograd always run in libtorch; the others in the kernel unless "-libtorch".
-                    kernel = kernel_path(kind, k[3])
-                    # Where the kernel is unavailable (MatMul.Backend says so), MatMul sends these products to libtorch too.
-                    if kernel and backends.get(k, "").startswith("libtorch"):
-                        kernel = False
-                        name += ", MatMul path (libtorch here: no AVX-512)"
+                    if not matmul_path(kind, k[3]):
+                        name += ", libtorch matmul"
                     else:
-                        name += f", {'AVX-512 kernel' if kernel else 'libtorch matmul'}"
+                        # The backend the measuring process reported: pinned ("-avx2"), or MatMul's own choice.
+                        backend = backends[k][0]
+                        pinned = k[3].endswith(("-avx2", "-avx512"))
+                        name += f", {KERNEL_NAMES.get(backend, backend)} ({'pinned' if pinned else 'MatMul' + chr(39) + 's choice'})"
                 name += f", {k[4]}"
-                peak = mm["pytorch float64"] if k[2] == "pytorch" else mm[f"{'kernel' if kernel else 'libtorch'} {k[4]}"]
+                peak = mm["pytorch float64"] if k[2] == "pytorch" else (rate_of.get((backend, k[4])) or float("nan"))
                 rate = f / (wall / 1e3) / 1e9
                 best = min(g[3] for g in groups[k])
                 print(f"| {kind} | {setting} ({sizes}) | {name} | {wall:.1f} | {best:.1f} | {cpu:.1f} | {wall / ref:.2f} | {rate:.1f} | "
                       f"{100 * rate / gf(peak):.0f}% | {hwm:.0f} | {len(groups[k])} |")
+    print()
+    best_mm = [(v, k) for k, v in mm.items() if k.endswith("float64") and v == v]
+    if best_mm:
+        best_ms, best_name = min(best_mm)
+        print(f"Best float64 matmul rate of the run: {best_name} {gf(best_ms):.1f} GFLOP/s.")
+        for kind in ("attack", "train"):
+            for setting in SETTINGS:
+                mine, lib = (kind, setting, "torchsharp", "fused" if kind == "attack" else "closedform", "float64"), \
+                            (kind, setting, "torchsharp", ("fused" if kind == "attack" else "closedform") + "-libtorch", "float64")
+                if mine not in groups:
+                    continue
+                rate = flops(kind, setting) / (med(mine, 0) / 1e3) / 1e9
+                line = f"{kind} {setting}, float64, MatMul's choice: {rate:.1f} GFLOP/s = {100 * rate / gf(best_ms):.0f}% of that best rate"
+                if lib in groups:
+                    line += f"; {med(mine, 0) / med(lib, 0):.2f}× the time of its own libtorch path ({med(mine, 0):.1f} against {med(lib, 0):.1f} ms)"
+                print(line + ".")
     print()
     print("FLOPs per step (matrix products only, same for every formulation): " + ", ".join(
         f"{kind} {s} {flops(kind, s) / 1e9:.3g} GFLOP" for kind in ("attack", "train") for s in SETTINGS))

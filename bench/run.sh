@@ -62,13 +62,19 @@ vector_flags=$(cpuinfo flags | tr ' ' '\n' | grep -xE 'avx|avx2|fma|avx512f|avx5
 printf '{"machine": {"date": "%s", "cpu": "%s", "cpu_vendor": "%s", "cpu_family": "%s", "cpu_model": "%s", "cpu_vector_flags": "%s", "nproc": %s, "uptime": "%s", "openblas_env_unset_for_pytorch": ["OPENBLAS_CORETYPE=%s", "OPENBLAS_L2_SIZE=%s"]}}\n' \
   "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cpuinfo 'model name')" "$(cpuinfo vendor_id)" "$(cpuinfo 'cpu family')" "$(cpuinfo model)" "$vector_flags" \
   "$(nproc)" "$(uptime)" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" >"$out"
+# The kernels this CPU can run (the bench pins each in turn; MatMul's own choice is measured too, as "kernel"/"fused").
+kernels=""
+[[ ",$vector_flags," == *",avx2,"* && ",$vector_flags," == *",fma,"* ]] && kernels="avx2"
+[[ ",$vector_flags," == *",avx512f,"* ]] && kernels="$kernels avx512"
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds: $(uptime)" >&2
   py matmul - "$threads" 3
-  net matmul - - float64 "$threads" 3
-  net matmul - kernel float64 "$threads" 3
-  net matmul - - float32 "$threads" 3
-  net matmul - kernel float32 "$threads" 3
+  # libtorch's own product, MatMul's choice on this machine, and every kernel this CPU can run, pinned.
+  for dt in float64 float32; do
+    net matmul - - "$dt" "$threads" 3
+    net matmul - kernel "$dt" "$threads" 3
+    for k in $kernels; do net matmul - "$k" "$dt" "$threads" 3; done
+  done
   for s in $settings; do
     a=$(steps attack "$s"); t=$(steps train "$s")
     # A/B interleaved: PyTorch, then each TorchSharp variant, then PyTorch again in the next round.
@@ -77,10 +83,12 @@ for ((r = 1; r <= rounds; r++)); do
     net attack "$s" closedform float64 "$threads" "$a"
     net attack "$s" fused-libtorch float64 "$threads" "$a"
     net attack "$s" fused float64 "$threads" "$a"
+    for k in $kernels; do net attack "$s" "fused-$k" float64 "$threads" "$a"; done
     net attack "$s" fused float32 "$threads" "$a"
     py train "$s" "$threads" "$t"
     net train "$s" closedform-libtorch float64 "$threads" "$t"
     net train "$s" closedform float64 "$threads" "$t"
+    for k in $kernels; do net train "$s" "closedform-$k" float64 "$threads" "$t"; done
     net train "$s" closedform float32 "$threads" "$t"
   done
 done

@@ -1,8 +1,10 @@
 // The C# side of bench/run.sh: one measurement per process, one JSON line on stdout.
 //   bench attack SETTING PATH DTYPE THREADS STEPS   PATH: autograd | closedform | fused | run
 //   bench train  SETTING PATH DTYPE THREADS STEPS   PATH: closedform (GradientDescent.Train)
-//   bench matmul - PATH float64 THREADS REPS        2000×2000 matmul; PATH: - (libtorch) | kernel (NoPrior.LinearAlgebra.MatMul)
-//   A PATH ending in "-libtorch" (e.g. fused-libtorch) runs with MatMul.Enabled = false: every product in libtorch.
+//   bench matmul - PATH DTYPE THREADS REPS          2000×2000 matmul; PATH: - (libtorch's own) | kernel (NoPrior.LinearAlgebra.MatMul,
+//                                                   whichever backend it chose on this machine) | avx2 | avx512 (MatMul pinned to that kernel)
+//   A PATH ending in "-libtorch" (e.g. fused-libtorch) runs with MatMul.Enabled = false: every product in libtorch;
+//   "-avx2" / "-avx512" (e.g. fused-avx2) pins MatMul to that kernel (MatMul.Pinned); otherwise MatMul measures and chooses.
 //   bench accuracy SETTING - - THREADS STEPS        float32 vs float64: attack and training after STEPS steps
 // Sizes match bench/torch_bench.py.
 using System.Diagnostics;
@@ -23,6 +25,12 @@ var settingsBySize = new Dictionary<string, (int[] Widths, int M, int N)>
 };
 string kind = args[0], setting = args[1], pathArg = args[2], path = pathArg, dtypeName = args[3];
 if (path.EndsWith("-libtorch")) { MatMul.Enabled = false; path = path[..^"-libtorch".Length]; }
+foreach (var (suffix, pin) in new[] { ("avx2", ProductBackend.Avx2Kernel), ("avx512", ProductBackend.Avx512Kernel) })
+    if (path == suffix || path.EndsWith("-" + suffix))
+    {
+        MatMul.Pinned = pin; // throws, naming the kernel, on a CPU that cannot run it
+        path = path == suffix ? "kernel" : path[..^(suffix.Length + 1)];
+    }
 int threads = int.Parse(args[4]), steps = int.Parse(args[5]);
 torch.set_num_threads(threads);
 // Parallelism.ForStep must not override the requested thread count in the bench.
@@ -39,8 +47,12 @@ Progress.SinkFactory = (_, _) => new NullSink();
 var result = new Dictionary<string, object?>
 {
     ["impl"] = "torchsharp", ["kind"] = kind, ["setting"] = setting, ["path"] = pathArg, ["dtype"] = dtypeName,
-    ["threads"] = torch.get_num_threads(), ["matmul_backend"] = MatMul.Backend,
+    ["threads"] = torch.get_num_threads(),
 };
+// The backend MatMul uses for this dtype and why (measured, cached or pinned); read at the thread count the loops use.
+var productChoice = MatMul.Choice(dtype);
+result["matmul_backend"] = productChoice.ToString();
+result["matmul_choice"] = productChoice.Choice.ToString();
 // Untimed steps first, as in torch_bench.py (WARMUP): page faults, allocator growth and JIT tiering.
 const int Warmup = 2;
 var times = new List<double>();

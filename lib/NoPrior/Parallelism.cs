@@ -31,7 +31,7 @@ public static class Parallelism
         int before = torch.get_num_threads();
         int? kernelBefore = MatMul.Threads;
         int wanted = flopsPerStep < SingleThreadBelowFlops ? 1 : before;
-        int torchThreads = kernelProducts && MatMul.KernelActive ? 1 : wanted;
+        int torchThreads = kernelProducts ? 1 : wanted;
         if (torchThreads != before) torch.set_num_threads(torchThreads);
         MatMul.Threads = wanted;
         return new Restore(before, torchThreads != before, kernelBefore);

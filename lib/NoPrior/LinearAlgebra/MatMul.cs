@@ -4,24 +4,28 @@ using static TorchSharp.torch;
 namespace NoPrior.LinearAlgebra;
 
 /// <summary>
-/// Matrix products for the workbook's hot loops (the attack step, training, the stationarity sums). On a CPU with
-/// AVX-512 and float64/float32 tensors that need no autograd history, the product runs in this project's blocked
-/// kernel (<see cref="Avx512Gemm"/>), ~1.7× faster than libtorch's oneMKL on the AMD machines this workbook was
-/// measured on; everywhere else (CUDA, other dtypes, tensors that require grad under grad mode, tiny products,
-/// <see cref="Enabled"/> = false) it is libtorch's own <c>mm</c>/<c>addmm</c>. Same shapes and semantics as
-/// <c>torch.mm</c>/<c>torch.addmm</c>; results agree with libtorch to rounding (~1e-15 relative in float64).
+/// Matrix products for the workbook's hot loops (the attack step, training, the stationarity sums). Large products of
+/// CPU float64/float32 tensors that need no autograd history run in whichever backend measured fastest on this machine
+/// (<see cref="Choice"/>): this project's blocked kernel (<see cref="BlockedGemm{TKernel}"/>, with an AVX-512 or an AVX2
+/// micro-kernel) or libtorch's own <c>mm</c>/<c>addmm</c>. Everything else (CUDA, other dtypes, tensors that require
+/// grad under grad mode, tiny products, <see cref="Enabled"/> = false) goes to libtorch. Same shapes and semantics as
+/// <c>torch.mm</c>/<c>torch.addmm</c>; the backends agree to rounding (~1e-15 relative in float64).
 /// </summary>
 /// <remarks>
+/// Choice: measured once per machine (<see cref="ProductCalibration"/>: the candidates time the same product, a kernel
+/// must beat libtorch by 5 %) and cached in <see cref="CacheFile"/>, so every later process on the machine uses the same
+/// backend and gives the same numbers. <see cref="Pinned"/> (or NOPRIOR_MATMUL=libtorch|avx2|avx512) fixes it instead,
+/// e.g. to compare backends or to reproduce numbers from another machine bit for bit where both can run it.
 /// Threads: the kernel uses <see cref="Threads"/> (set by <see cref="Parallelism.ForStep"/> in the attack and training
 /// loops, which also put libtorch on one thread) or else libtorch's intra-op count. Called outside those loops right
 /// after a multi-threaded libtorch operation, the kernel shares the cores with libtorch's spin-waiting OpenMP workers for
 /// a few milliseconds: the result is the same, only slower.
-/// Determinism: results are bitwise identical for any thread count and from run to run (tested); oneMKL's are not
-/// guaranteed to be across thread counts.
+/// Determinism: the kernel's results are bitwise identical for any thread count and from run to run (tested); oneMKL's
+/// are not guaranteed to be across thread counts.
 /// </remarks>
 public static class MatMul
 {
-    /// <summary>Use the AVX-512 kernel where it applies (default true). Set false to compare with libtorch.</summary>
+    /// <summary>Use a kernel where one was chosen (default true). Set false to send every product to libtorch.</summary>
     public static bool Enabled { get; set; } = true;
 
     /// <summary>Products with fewer multiply-adds (m·n·k) than this go to libtorch.</summary>
@@ -46,24 +50,101 @@ public static class MatMul
         }
     }
 
+    static readonly object Gate = new();
+    static ProductBackend? _pinned;
+    static bool _pinRead;
+    static readonly Dictionary<(ScalarType, int), ProductChoice> _choices = new();
+    static string? _cacheFile;
+    static bool _cacheFileSet;
+
+    /// <summary>A backend fixed by hand instead of measured (null: measure). Starts as NOPRIOR_MATMUL says (auto,
+    /// libtorch, avx2, avx512). Setting a kernel this CPU cannot run throws, naming it.</summary>
+    public static ProductBackend? Pinned
+    {
+        get { lock (Gate) { ReadPin(); return _pinned; } }
+        set
+        {
+            if (value is { } b && !ProductCalibration.CanRun(b))
+                throw new ArgumentException($"{ProductCalibration.Describe(b)} cannot run here: {(b == ProductBackend.Avx512Kernel ? "this CPU or runtime has no AVX-512" : "this CPU or runtime has no AVX2 with FMA")}.");
+            if (value is not null and not ProductBackend.Libtorch && !string.IsNullOrEmpty(Unavailable))
+                throw new ArgumentException($"The kernel cannot run here: {Unavailable}.");
+            lock (Gate) { _pinRead = true; _pinned = value; }
+        }
+    }
+
+    static void ReadPin()
+    {
+        if (_pinRead) return;
+        _pinRead = true;
+        var pin = ProductCalibration.PinnedByEnvironment();
+        if (pin is { } b && !ProductCalibration.CanRun(b))
+            throw new InvalidOperationException($"NOPRIOR_MATMUL asks for the {ProductCalibration.Describe(b)}, which cannot run on this CPU; unset it or use libtorch.");
+        _pinned = pin;
+    }
+
+    /// <summary>The file that keeps the measured choices (null: measure in every process, keep nothing). Default:
+    /// $NOPRIOR_MATMUL_CACHE, else $XDG_CACHE_HOME/noprior/matmul-backend.json, else ~/.cache/noprior/matmul-backend.json.
+    /// Delete it to measure again.</summary>
+    public static string? CacheFile
+    {
+        get { lock (Gate) return _cacheFileSet ? _cacheFile : ProductCalibration.DefaultCacheFile(); }
+        set { lock (Gate) { _cacheFile = value; _cacheFileSet = true; _choices.Clear(); } }
+    }
+
+    /// <summary>Forgets the choices made in this process, so the next product reads the cache again (or measures).</summary>
+    public static void ForgetChoices() { lock (Gate) _choices.Clear(); }
+
     static string? _unavailable;
 
-    /// <summary>Why the kernel is not used on this machine, or null if it is available.</summary>
-    public static string? Unavailable => _unavailable ??= Probe();
+    /// <summary>Why no kernel can run on this machine, or "" if one can (which one is used is <see cref="Choice"/>).</summary>
+    public static string Unavailable => _unavailable ??= Probe();
 
-    /// <summary>True when CPU float64/float32 products run in the kernel (enabled and available on this machine).</summary>
-    public static bool KernelActive => Enabled && string.IsNullOrEmpty(Unavailable);
+    /// <summary>The backend of large CPU products of <paramref name="dtype"/> (float64 or float32) and why: pinned,
+    /// cached from an earlier measurement on this machine, or measured now (the first call per dtype and thread count
+    /// in a process without a cache entry takes ~0.1–0.3 s). Libtorch when <see cref="Enabled"/> is false.</summary>
+    public static ProductChoice Choice(ScalarType dtype)
+    {
+        if (dtype is not (ScalarType.Float64 or ScalarType.Float32))
+            throw new ArgumentException($"Only float64 and float32 products have a choice of backend, not {dtype}.");
+        var none = new Dictionary<ProductBackend, double>();
+        int threads = Threads ?? torch.get_num_threads();
+        if (!Enabled) return new ProductChoice(dtype, ProductBackend.Libtorch, none, threads, "MatMul.Enabled = false");
+        lock (Gate)
+        {
+            ReadPin();
+            if (_pinned is { } pin) return new ProductChoice(dtype, pin, none, threads, "pinned by MatMul.Pinned or NOPRIOR_MATMUL");
+            if (Unavailable is { Length: > 0 } why) return new ProductChoice(dtype, ProductBackend.Libtorch, none, threads, why);
+            if (_choices.TryGetValue((dtype, threads), out var known)) return known;
+            string? file = _cacheFileSet ? _cacheFile : ProductCalibration.DefaultCacheFile();
+            string key = ProductCalibration.Key(dtype, threads);
+            var choice = file is null ? null : ProductCalibration.Read(file, key, dtype, threads);
+            if (choice is null)
+            {
+                // One process measures while the others wait, then read its result: processes started together on a
+                // fresh machine (a test run, a sweep) make the same choice.
+                using var machineLock = file is null ? null : ProductCalibration.Lock(file);
+                choice = file is null ? null : ProductCalibration.Read(file, key, dtype, threads);
+                if (choice is null)
+                {
+                    choice = ProductCalibration.Measure(dtype, threads);
+                    string? failed = file is null ? "no cache file" : ProductCalibration.Write(file, key, choice);
+                    choice = choice with { Source = failed is null ? $"measured now, cached in {file}" : $"measured now, not cached ({failed})" };
+                }
+            }
+            return _choices[(dtype, threads)] = choice;
+        }
+    }
 
-    /// <summary>True when products of tensors of this device and dtype (without autograd) run in the kernel.</summary>
+    /// <summary>True when large CPU float64 products run in a kernel (enabled, and a kernel chosen on this machine).</summary>
+    public static bool KernelActive => RunsInKernel(CPU, ScalarType.Float64);
+
+    /// <summary>True when products of tensors of this device and dtype (without autograd) run in a kernel.</summary>
     public static bool RunsInKernel(Device device, ScalarType dtype)
-        => KernelActive && device.type == DeviceType.CPU && dtype is ScalarType.Float64 or ScalarType.Float32;
+        => Enabled && device.type == DeviceType.CPU && dtype is ScalarType.Float64 or ScalarType.Float32
+           && Choice(dtype).Choice != ProductBackend.Libtorch;
 
-    /// <summary>Which backend runs the products and why, for notebooks and the benchmark: "AVX-512 kernel … (reason)"
-    /// or "libtorch (reason)".</summary>
-    public static string Backend => !Enabled ? "libtorch (MatMul.Enabled = false)"
-        : Unavailable is { Length: > 0 } why ? $"libtorch ({why})"
-        : "AVX-512 kernel for float64/float32 products on CPU, libtorch elsewhere (this CPU has AVX-512F, where the kernel "
-          + "measured faster than libtorch's oneMKL; MatMul.Enabled = false compares)";
+    /// <summary>Which backend runs float64 products and why, for notebooks and the benchmark.</summary>
+    public static string Backend => Choice(ScalarType.Float64).ToString();
 
     /// <summary>a·b for a [m, k] and b [k, n] (any strides, e.g. <c>w.t()</c>); a new [m, n] tensor.</summary>
     public static Tensor Product(Tensor a, Tensor b)
@@ -144,14 +225,14 @@ public static class MatMul
 
     static bool UseKernel(Tensor a, Tensor b, Tensor? c, long m, long k, long n)
     {
-        if (!RunsInKernel(a.device, a.dtype)) return false;
         if ((double)m * n * k < MinMultiplyAdds) return false;
         // Matrix-vector-like products (a side below 16) are memory-bound; the 8 × 24 tiles would mostly be padding.
         if (m < MinSide || n < MinSide) return false;
         if (m > int.MaxValue || n > int.MaxValue || k > int.MaxValue) return false;
         // The kernel records no autograd history: products that autograd must see stay in libtorch.
         if (torch.is_grad_enabled() && (a.requires_grad || b.requires_grad || (c?.requires_grad ?? false))) return false;
-        return true;
+        // Last, so that small products never start a calibration.
+        return RunsInKernel(a.device, a.dtype);
     }
 
     /// <summary>Whether the memory spans of two CPU matrices intersect (conservatively: their address ranges).</summary>
@@ -168,14 +249,36 @@ public static class MatMul
         return xs < ye && ys < xe;
     }
 
-    static unsafe void Run(Tensor c, Tensor a, Tensor b, double beta, double alpha, long m, long k, long n)
+    static void Run(Tensor c, Tensor a, Tensor b, double beta, double alpha, long m, long k, long n)
     {
         int threads = (double)m * n * k < SingleThreadBelow ? 1 : Threads ?? torch.get_num_threads();
+        Gemm(Choice(a.dtype).Choice, c, a, b, beta, alpha, m, k, n, threads);
+    }
+
+    /// <summary>c ← a·b in <paramref name="backend"/> (the calibration's candidates; shapes already checked).</summary>
+    internal static void RunWith(ProductBackend backend, Tensor c, Tensor a, Tensor b, int threads)
+    {
+        if (backend == ProductBackend.Libtorch) { c.addmm_(a, b, beta: 0, alpha: 1); return; }
+        Gemm(backend, c, a, b, 0, 1, a.shape[0], a.shape[1], b.shape[1], threads);
+    }
+
+    static unsafe void Gemm(ProductBackend backend, Tensor c, Tensor a, Tensor b, double beta, double alpha, long m, long k, long n, int threads)
+    {
         IntPtr pa = Data(a), pb = Data(b), pc = Data(c);
-        if (a.dtype == ScalarType.Float64)
-            Avx512Gemm.Run((int)m, (int)n, (int)k, alpha, (double*)pa, a.stride(0), a.stride(1), (double*)pb, b.stride(0), b.stride(1), beta, (double*)pc, c.stride(0), threads);
-        else
-            Avx512Gemm.Run((int)m, (int)n, (int)k, (float)alpha, (float*)pa, a.stride(0), a.stride(1), (float*)pb, b.stride(0), b.stride(1), (float)beta, (float*)pc, c.stride(0), threads);
+        long ars = a.stride(0), acs = a.stride(1), brs = b.stride(0), bcs = b.stride(1), ldc = c.stride(0);
+        bool f64 = a.dtype == ScalarType.Float64;
+        switch (backend)
+        {
+            case ProductBackend.Avx512Kernel when f64:
+                BlockedGemm<Avx512Tile>.Run((int)m, (int)n, (int)k, alpha, (double*)pa, ars, acs, (double*)pb, brs, bcs, beta, (double*)pc, ldc, threads); break;
+            case ProductBackend.Avx512Kernel:
+                BlockedGemm<Avx512Tile>.Run((int)m, (int)n, (int)k, (float)alpha, (float*)pa, ars, acs, (float*)pb, brs, bcs, (float)beta, (float*)pc, ldc, threads); break;
+            case ProductBackend.Avx2Kernel when f64:
+                BlockedGemm<Avx2Tile>.Run((int)m, (int)n, (int)k, alpha, (double*)pa, ars, acs, (double*)pb, brs, bcs, beta, (double*)pc, ldc, threads); break;
+            case ProductBackend.Avx2Kernel:
+                BlockedGemm<Avx2Tile>.Run((int)m, (int)n, (int)k, (float)alpha, (float*)pa, ars, acs, (float*)pb, brs, bcs, (float)beta, (float*)pc, ldc, threads); break;
+            default: throw new InvalidOperationException($"{backend} is not a kernel.");
+        }
         GC.KeepAlive(a); GC.KeepAlive(b); GC.KeepAlive(c);
     }
 
@@ -194,7 +297,7 @@ public static class MatMul
 
     static string Probe()
     {
-        if (!Avx512Gemm.IsSupported) return "this CPU or runtime has no AVX-512";
+        if (!Avx512Tile.IsSupported && !Avx2Tile.IsSupported) return "this CPU or runtime has neither AVX-512 nor AVX2 with FMA";
         try
         {
             // Check the data-pointer import on a tensor whose first element is known.

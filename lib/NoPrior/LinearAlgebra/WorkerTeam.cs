@@ -1,7 +1,7 @@
 namespace NoPrior.LinearAlgebra;
 
 /// <summary>
-/// Persistent background threads for <see cref="Avx512Gemm"/>'s fork-join phases: the caller and (threads − 1) workers
+/// Persistent background threads for <see cref="BlockedGemm{TKernel}"/>'s fork-join phases: the caller and (threads − 1) workers
 /// take work items from a shared counter until none are left.
 /// </summary>
 /// <remarks>

@@ -10,13 +10,12 @@ namespace NoPrior.Tests;
 public class MatMulHotPathTests
 {
     [Fact]
-    public void Hand_derived_attack_gradient_through_the_kernel_equals_autograd()
+    public void Hand_derived_attack_gradient_through_the_kernel_equals_autograd() => MatMulTests.ForEachKernel(kernel =>
     {
         // Sizes above MatMul's thresholds, so every large product of ValueAndGradient runs in the kernel, while the
         // autograd path (products recorded by autograd) runs in libtorch.
         using var net = Networks.HomogeneousMlp.Create(new[] { 40, 48, 32, 1 }, seed: 31);
         int m = 40;
-        Assert.Equal(MatMulTests.Avx512, MatMul.KernelActive);
         var obj = Attack.AttackObjective.Reference with { Path = Attack.StationarityPath.Autograd };
         using var y = torch.tensor(Enumerable.Range(0, m).Select(k => k % 3 == 0 ? -1.0 : 1.0).ToArray());
         using var X0 = TestData.Randn(32, m, 40) * 0.3;
@@ -30,10 +29,10 @@ public class MatMulHotPathTests
         Assert.True(Math.Abs(fused.Terms.Total.ToDouble() - terms.Total.ToDouble()) <= 1e-12 * terms.Total.ToDouble());
         Assert.True(rel(fused.GradX, grads[0]) <= 1e-10, $"∂L/∂X relative difference {rel(fused.GradX, grads[0]):E2}");
         Assert.True(rel(fused.GradLambda, grads[1]) <= 1e-10, $"∂L/∂λ relative difference {rel(fused.GradLambda, grads[1]):E2}");
-    }
+    });
 
     [Fact]
-    public void Training_with_the_kernel_follows_libtorch_to_rounding()
+    public void Training_with_the_kernel_follows_libtorch_to_rounding() => MatMulTests.ForEachKernel(backend =>
     {
         using var net = Networks.HomogeneousMlp.Create(new[] { 50, 64, 64, 1 }, seed: 34);
         using var X = TestData.Randn(35, 60, 50) * 0.3;
@@ -53,7 +52,7 @@ public class MatMulHotPathTests
             using var start = net.Flatten();
             using var moved = (b - start).norm();
             Assert.True(moved.ToDouble() > 1e-2 * s.ToDouble(), "training must move θ for the comparison to mean anything");
-            Assert.True(d.ToDouble() <= 1e-12 * s.ToDouble(), $"θ differs by {d.ToDouble() / s.ToDouble():E2} relative");
+            Assert.True(d.ToDouble() <= 1e-12 * s.ToDouble(), $"{backend}: θ differs by {d.ToDouble() / s.ToDouble():E2} relative");
         }
-    }
+    });
 }

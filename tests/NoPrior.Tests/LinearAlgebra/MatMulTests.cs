@@ -4,10 +4,27 @@ using static TorchSharp.torch;
 
 namespace NoPrior.Tests;
 
-/// <summary>The AVX-512 matrix-product kernel against libtorch (MatMul.Enabled = false gives libtorch's own product).</summary>
+/// <summary>The blocked matrix-product kernel, with every micro-kernel this machine can run, against libtorch
+/// (MatMul.Enabled = false gives libtorch's own product).</summary>
 [Collection("MatMul settings")] // tests here change MatMul's static switches
 public class MatMulTests
 {
+    /// <summary>Runs <paramref name="body"/> once per kernel this machine can run, with MatMul pinned to it.</summary>
+    internal static void ForEachKernel(Action<ProductBackend> body)
+    {
+        var before = MatMul.Pinned;
+        try
+        {
+            foreach (var kernel in ProductCalibration.Kernels())
+            {
+                MatMul.Pinned = kernel;
+                Assert.True(MatMul.RunsInKernel(CPU, ScalarType.Float64), $"pinned to {kernel}, the products must run in it");
+                body(kernel);
+            }
+        }
+        finally { MatMul.Pinned = before; }
+    }
+
     static Tensor LibtorchProduct(Tensor a, Tensor b)
     {
         MatMul.Enabled = false;
@@ -34,16 +51,28 @@ public class MatMulTests
     }
 
     /// <summary>AVX-512 present and accelerated by .NET (it reports 512-bit vectors as not accelerated on CPUs that
-    /// throttle them, e.g. Skylake-X; the kernel then stays off).</summary>
+    /// throttle them, e.g. Skylake-X; the AVX-512 kernel then cannot be chosen).</summary>
     internal static bool Avx512 => Avx512F.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+    internal static bool Avx2 => System.Runtime.Intrinsics.X86.Avx2.IsSupported && Fma.IsSupported && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
 
     [Fact]
-    public void The_kernel_is_active_exactly_on_avx512_machines()
+    public void Kernels_are_offered_exactly_where_the_cpu_can_run_them()
     {
-        Assert.Equal(Avx512, MatMul.KernelActive);
-        Assert.Equal(Avx512, MatMul.RunsInKernel(CPU, ScalarType.Float64));
-        Assert.Equal(Avx512 ? null : "this CPU or runtime has no AVX-512", MatMul.Unavailable is "" ? null : MatMul.Unavailable);
+        var kernels = ProductCalibration.Kernels();
+        Assert.Equal(Avx512, kernels.Contains(ProductBackend.Avx512Kernel));
+        Assert.Equal(Avx2, kernels.Contains(ProductBackend.Avx2Kernel));
+        Assert.Equal(kernels.Length == 0, MatMul.Unavailable.Length > 0);
+        var chosen = MatMul.Choice(ScalarType.Float64).Choice;
+        Assert.True(chosen == ProductBackend.Libtorch || kernels.Contains(chosen), $"chose {chosen}, which this machine cannot run");
+        Assert.Equal(chosen != ProductBackend.Libtorch, MatMul.KernelActive);
         Assert.False(MatMul.RunsInKernel(CPU, ScalarType.Int64));
+        Assert.Contains("Int64", Assert.Throws<ArgumentException>(() => MatMul.Choice(ScalarType.Int64)).Message);
+        // Pinning a kernel this CPU lacks is refused with the reason (here only if some kernel is missing).
+        foreach (var missing in Enum.GetValues<ProductBackend>().Where(b => !ProductCalibration.CanRun(b)))
+            Assert.Contains("cannot run here", Assert.Throws<ArgumentException>(() => MatMul.Pinned = missing).Message);
+        MatMul.Enabled = false;
+        try { Assert.Equal(ProductBackend.Libtorch, MatMul.Choice(ScalarType.Float64).Choice); }
+        finally { MatMul.Enabled = true; }
     }
 
     [Theory]
@@ -54,7 +83,7 @@ public class MatMulTests
     [InlineData(257, 513, 129)]      // k split into equal blocks, edges in both directions
     [InlineData(96, 784, 48)]        // exact tiles
     [InlineData(40, 784, 400)]       // the notebooks' first layer
-    public void Products_equal_libtorch_for_every_layout(int m, int k, int n)
+    public void Products_equal_libtorch_for_every_layout(int m, int k, int n) => ForEachKernel(kernel =>
     {
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
         foreach (var la in new[] { "plain", "transposed", "sliced" })
@@ -65,9 +94,9 @@ public class MatMulTests
             using var want = LibtorchProduct(a, b);
             using var got = MatMul.Product(a, b);
             double tol = dtype == ScalarType.Float64 ? 1e-14 : 1e-5;
-            Assert.True(ScaledError(got, want, a, b) <= tol, $"{dtype} {la}·{lb} {m}×{k}×{n}: error {ScaledError(got, want, a, b):E2}");
+            Assert.True(ScaledError(got, want, a, b) <= tol, $"{kernel} {dtype} {la}·{lb} {m}×{k}×{n}: error {ScaledError(got, want, a, b):E2}");
         }
-    }
+    });
 
     [Fact]
     public void The_comparison_detects_a_wrong_product()
@@ -75,9 +104,12 @@ public class MatMulTests
         // The failing case of the check above: a product with B's columns in another order is far outside 1e-14.
         using var a = TestData.Randn(3, 64, 64);
         using var b = TestData.Randn(4, 64, 64);
-        using var wrong = MatMul.Product(a, b.flip(1));
         using var want = LibtorchProduct(a, b);
-        Assert.True(ScaledError(wrong, want, a, b) > 1e-2);
+        ForEachKernel(kernel =>
+        {
+            using var wrong = MatMul.Product(a, b.flip(1));
+            Assert.True(ScaledError(wrong, want, a, b) > 1e-2, kernel.ToString());
+        });
     }
 
     [Theory]
@@ -85,7 +117,7 @@ public class MatMulTests
     [InlineData(1.0, -1.0)]
     [InlineData(0.5, -2.0)]
     [InlineData(0.1, 0.3)] // not exact in float32: libtorch's addmm gets them as floats, so the fallback must not use it
-    public void Accumulating_products_equal_beta_c_plus_alpha_ab(double beta, double alpha)
+    public void Accumulating_products_equal_beta_c_plus_alpha_ab(double beta, double alpha) => ForEachKernel(kernel =>
     {
         using var a = TestData.Randn(5, 70, 90);
         using var b = TestData.Randn(6, 90, 50).t().contiguous().t(); // column-major B
@@ -105,10 +137,10 @@ public class MatMulTests
         Assert.True(ScaledError(inPlace, exact, a, b) <= 1e-14, $"in-place error {ScaledError(inPlace, exact, a, b):E2}");
         using var unchanged = TestData.Randn(7, 70, 50);
         Assert.Equal(0.0, TestData.MaxAbs(c - unchanged)); // AddProduct leaves c alone
-    }
+    });
 
     [Fact]
-    public void Beta_zero_overwrites_nan_as_blas_does()
+    public void Beta_zero_overwrites_nan_as_blas_does() => ForEachKernel(kernel =>
     {
         using var a = TestData.Randn(8, 32, 40);
         using var b = TestData.Randn(9, 40, 24);
@@ -130,10 +162,10 @@ public class MatMulTests
             Assert.True(ScaledError(made, want01, a, b) <= 1e-14, $"libtorch fallback: error {ScaledError(made, want01, a, b):E2}");
         }
         finally { MatMul.Enabled = true; }
-    }
+    });
 
     [Fact]
-    public void Results_are_bitwise_identical_for_any_thread_count()
+    public void Results_are_bitwise_identical_for_any_thread_count() => ForEachKernel(kernel =>
     {
         using var a = TestData.Randn(10, 203, 517);
         using var b = TestData.Randn(11, 517, 301);
@@ -146,11 +178,11 @@ public class MatMulTests
             {
                 MatMul.Threads = t;
                 using var many = MatMul.Product(a, b);
-                Assert.True(TestData.MaxAbs(one - many) == 0, $"{t} threads differ from 1 thread by {TestData.MaxAbs(one - many):E2}");
+                Assert.True(TestData.MaxAbs(one - many) == 0, $"{kernel}: {t} threads differ from 1 thread by {TestData.MaxAbs(one - many):E2}");
             }
         }
         finally { MatMul.Threads = before; }
-    }
+    });
 
     [Fact]
     public void Products_autograd_must_see_stay_in_libtorch()
@@ -187,7 +219,7 @@ public class MatMulTests
         int before = torch.get_num_threads();
         using (Parallelism.ForStep(1e12, kernelProducts: true))
         {
-            Assert.Equal(MatMul.KernelActive ? 1 : before, torch.get_num_threads());
+            Assert.Equal(1, torch.get_num_threads());
             Assert.Equal(before, MatMul.Threads);
         }
         Assert.Equal(before, torch.get_num_threads());

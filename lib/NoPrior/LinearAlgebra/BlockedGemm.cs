@@ -5,34 +5,55 @@ using System.Runtime.Intrinsics.X86;
 
 namespace NoPrior.LinearAlgebra;
 
+/// <summary>How the micro-kernel combines a finished tile with C.</summary>
+internal enum StoreMode { Overwrite, Add, Scale }
+
+/// <summary>A register-blocked micro-kernel: C[MR × NR] (⊕) Σ_p a[p·MR + i]·b[p·NR + j] over a packed A sliver and a
+/// packed B sliver (see <see cref="BlockedGemm"/>). Implemented by empty structs, so every use is specialised and inlined.</summary>
+internal unsafe interface IMicroKernel
+{
+    /// <summary>Whether this CPU and runtime can run it.</summary>
+    static abstract bool IsSupported { get; }
+    /// <summary>Rows of the tile.</summary>
+    static abstract int MR { get; }
+    /// <summary>Columns of the tile for element type T.</summary>
+    static abstract int NR<T>() where T : unmanaged;
+    /// <summary>Name for <see cref="MatMul.Backend"/>.</summary>
+    static abstract string Name { get; }
+    static abstract void Tile<T>(int kb, T* a, T* b, T* c, long ldc, T beta, StoreMode mode) where T : unmanaged;
+}
+
 /// <summary>
-/// C ← β·C + α·A·B for float64 and float32 on CPUs with AVX-512, blocked and packed in the style of BLIS
-/// (van Zee &amp; van de Geijn 2015): a register-blocked 8 × (3·lanes) micro-kernel of fused multiply-adds, A packed
-/// in 8-row slivers, B in (3·lanes)-column slivers, both zero-padded at the edges.
+/// C ← β·C + α·A·B for float64 and float32, blocked and packed in the style of BLIS (van Zee &amp; van de Geijn 2015)
+/// around a register-blocked micro-kernel of fused multiply-adds (<typeparamref name="TKernel"/>: 8 × 3 vectors with
+/// AVX-512's 32 registers, <see cref="Avx512Tile"/>; 6 × 2 vectors with AVX2's 16, <see cref="Avx2Tile"/>), A packed in
+/// MR-row slivers, B in NR-column slivers, both zero-padded at the edges.
 /// </summary>
 /// <remarks>
 /// Why it exists: the libtorch in the TorchSharp packages links Intel oneMKL, which takes its generic AVX2 path on
 /// AMD processors (MKL_VERBOSE reports "Intel(R) Architecture processors" on this project's AMD EPYC machines) and
-/// multiplies float64 matrices at ~122 GFLOP/s on 2 cores, while the same cores reach ~206 GFLOP/s with OpenBLAS's
-/// AVX-512 kernels. See bench/README.md for the measurements.
+/// multiplies float64 matrices at ~122 GFLOP/s on 2 Zen 5 cores, while the same cores reach ~206 GFLOP/s with OpenBLAS's
+/// AVX-512 kernels. Whether a kernel beats libtorch depends on the machine (on Zen 4, whose AVX-512 runs on 256-bit
+/// units, it did not): <see cref="MatMul"/> measures before it chooses. See bench/README.md for the measurements.
 /// <para>Determinism: every element of C is computed by one thread, summing over k in the same blocked order whatever
-/// the thread count, so results are bitwise identical for any number of threads.</para>
+/// the thread count, so results are bitwise identical for any number of threads (for one micro-kernel; two kernels
+/// differ by rounding).</para>
 /// <para>A and B are read through arbitrary element strides (transposed views need no copy); C must have unit
 /// column stride.</para>
 /// </remarks>
-internal static unsafe class Avx512Gemm
+internal static unsafe class BlockedGemm<TKernel> where TKernel : struct, IMicroKernel
 {
     /// <summary>Rows of the micro-tile.</summary>
-    public const int MR = 8;
-    /// <summary>k-depth of a packed block: A sliver 8·KC and B sliver 24·KC float64 values stay in L1/L2.</summary>
+    static int MR => TKernel.MR;
+    /// <summary>k-depth of a packed block: an A sliver (MR·KC) and a B sliver (NR·KC) stay in L1/L2.</summary>
     const int KC = 256;
-    /// <summary>Rows of a packed A block (a multiple of MR).</summary>
+    /// <summary>Rows of a packed A block (a multiple of MR: 96 = 12·8 = 16·6).</summary>
     const int MC = 96;
 
-    public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+    public static bool IsSupported => TKernel.IsSupported;
 
-    /// <summary>Columns of the micro-tile for element type T: three 512-bit vectors.</summary>
-    public static int NR<T>() where T : unmanaged => 3 * Vector512<T>.Count;
+    /// <summary>Columns of the micro-tile for element type T.</summary>
+    public static int NR<T>() where T : unmanaged => TKernel.NR<T>();
 
     /// <summary>C[m×n] ← β·C + α·A[m×k]·B[k×n]. Element (i, j) of A is a[i·ars + j·acs], of B b[i·brs + j·bcs], of C c[i·ldc + j].
     /// With β = 0, C is overwritten (NaNs in it do not propagate), as in BLAS.</summary>
@@ -61,7 +82,7 @@ internal static unsafe class Avx512Gemm
         // Phase 1: all of B packed once (every k-block), shared by all items. Phase 2: the items. Two fork-joins per
         // product, whatever k is.
         long bBlock = (long)kc * colSlivers * nr;
-        T* pb = (T*)Buffers.Shared(sizeof(T) * bBlock * kBlocks);
+        T* pb = (T*)GemmBuffers.Shared(sizeof(T) * bBlock * kBlocks);
         int packJobs = kBlocks * threads;
         WorkerTeam.Run(threads, packJobs, job =>
         {
@@ -81,7 +102,7 @@ internal static unsafe class Avx512Gemm
         int ib = it / colChunks * rowsPerItem, chunk = it % colChunks;
         int s0 = (int)((long)colSlivers * chunk / colChunks), s1 = (int)((long)colSlivers * (chunk + 1) / colChunks);
         int rows = Math.Min(rowsPerItem, m - ib);
-        var local = Buffers.Local(sizeof(T) * (long)kc * MC, sizeof(T) * MR * nr);
+        var local = GemmBuffers.Local(sizeof(T) * (long)kc * MC, sizeof(T) * MR * nr);
         T* pa = (T*)local.A, edge = (T*)local.Edge;
         for (int p0 = 0, kblock = 0; p0 < k; p0 += kc, kblock++)
         {
@@ -98,9 +119,9 @@ internal static unsafe class Avx512Gemm
                 {
                     int h = Math.Min(MR, rows - r);
                     T* cs = c + (ib + r) * ldc + jc;
-                    if (h == MR && w == nr) { Kernel(kb, pa + (long)r * kb, bs, cs, ldc, beta, mode); continue; }
+                    if (h == MR && w == nr) { TKernel.Tile(kb, pa + (long)r * kb, bs, cs, ldc, beta, mode); continue; }
                     // Edge tile: compute the full padded tile into a scratch tile, then merge the valid part.
-                    Kernel(kb, pa + (long)r * kb, bs, edge, nr, default, StoreMode.Overwrite);
+                    TKernel.Tile(kb, pa + (long)r * kb, bs, edge, nr, default, StoreMode.Overwrite);
                     for (int i = 0; i < h; i++)
                         for (int j = 0; j < w; j++)
                         {
@@ -123,8 +144,6 @@ internal static unsafe class Avx512Gemm
             else for (int j = 0; j < n; j++) row[j] = Mul(beta, row[j]);
         }
     }
-
-    enum StoreMode { Overwrite, Add, Scale }
 
     /// <summary>Slivers [s0, s1) of B rows [0, kb) (n columns) into pb: sliver s holds kb rows of nr values, zero-padded past n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 code: unoptimised packing boxes every element
@@ -201,8 +220,9 @@ internal static unsafe class Avx512Gemm
         {
             int h = Math.Min(MR, rows - r0);
             T* dst = pa + (long)r0 * kb;
-            // A full sliver of double rows: one gather of the 8 rows per column p (float: MR is half a vector, scalar).
-            if (typeof(T) == typeof(double) && h == MR && (long)(MR - 1) * ars <= int.MaxValue)
+            // A full sliver of double rows: gathers of 4 rows per column p when MR is a multiple of 4 (the AVX-512 tile's 8;
+            // the AVX2 tile's 6 rows and float32's half vectors take the scalar loop).
+            if (typeof(T) == typeof(double) && MR % 4 == 0 && h == MR && (long)(MR - 1) * ars <= int.MaxValue)
             {
                 GatherRows(kb, a + r0 * ars, acs, ars, dst, MR, alpha, scale);
                 continue;
@@ -215,61 +235,6 @@ internal static unsafe class Avx512Gemm
                 else for (int p = 0; p < kb; p++) dst[p * MR + i] = src[p * acs];
             }
         }
-    }
-
-    /// <summary>The 8 × (3·lanes) micro-kernel: 24 accumulators, per k three loads of B and eight broadcasts of A.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<T>(int kb, T* a, T* b, T* c, long ldc, T beta, StoreMode mode) where T : unmanaged
-    {
-        int lanes = Vector512<T>.Count;
-        Vector512<T> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
-        Vector512<T> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
-        Vector512<T> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
-        Vector512<T> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
-        for (int p = 0; p < kb; p++)
-        {
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + lanes); var b2 = Vector512.Load(b + 2 * lanes);
-            Vector512<T> x;
-            x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02);
-            x = Vector512.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12);
-            x = Vector512.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22);
-            x = Vector512.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32);
-            x = Vector512.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41); c42 = Fma(x, b2, c42);
-            x = Vector512.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51); c52 = Fma(x, b2, c52);
-            x = Vector512.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61); c62 = Fma(x, b2, c62);
-            x = Vector512.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71); c72 = Fma(x, b2, c72);
-            a += MR; b += 3 * lanes;
-        }
-        var vb = Vector512.Create(beta);
-        StoreRow(c, lanes, c00, c01, c02, vb, mode); c += ldc;
-        StoreRow(c, lanes, c10, c11, c12, vb, mode); c += ldc;
-        StoreRow(c, lanes, c20, c21, c22, vb, mode); c += ldc;
-        StoreRow(c, lanes, c30, c31, c32, vb, mode); c += ldc;
-        StoreRow(c, lanes, c40, c41, c42, vb, mode); c += ldc;
-        StoreRow(c, lanes, c50, c51, c52, vb, mode); c += ldc;
-        StoreRow(c, lanes, c60, c61, c62, vb, mode); c += ldc;
-        StoreRow(c, lanes, c70, c71, c72, vb, mode);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow<T>(T* c, int lanes, Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> beta, StoreMode mode) where T : unmanaged
-    {
-        if (mode == StoreMode.Add)
-        {
-            v0 += Vector512.Load(c); v1 += Vector512.Load(c + lanes); v2 += Vector512.Load(c + 2 * lanes);
-        }
-        else if (mode == StoreMode.Scale)
-        {
-            v0 = Fma(beta, Vector512.Load(c), v0); v1 = Fma(beta, Vector512.Load(c + lanes), v1); v2 = Fma(beta, Vector512.Load(c + 2 * lanes), v2);
-        }
-        v0.Store(c); v1.Store(c + lanes); v2.Store(c + 2 * lanes);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> acc) where T : unmanaged
-    {
-        if (typeof(T) == typeof(double)) return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-        return Avx512F.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -296,42 +261,42 @@ internal static unsafe class Avx512Gemm
 
     static bool IsZero<T>(T x) where T : unmanaged => typeof(T) == typeof(double) ? (double)(object)x == 0 : (float)(object)x == 0;
     static bool IsOne<T>(T x) where T : unmanaged => typeof(T) == typeof(double) ? (double)(object)x == 1 : (float)(object)x == 1;
+}
 
-    /// <summary>Per-thread packing buffers, 64-byte aligned, grown on demand, kept for the thread's lifetime and freed
-    /// by the finalizer once the thread has ended. <see cref="Shared"/> holds packed B for the GEMM the thread is
-    /// running; <see cref="Local"/> holds the packed A block and the edge tile of the item the thread is computing (a
-    /// calling thread also computes items, so the two are separate).</summary>
-    sealed class Buffers
+/// <summary>Per-thread packing buffers, 64-byte aligned, grown on demand, kept for the thread's lifetime and freed
+/// by the finalizer once the thread has ended. <see cref="Shared"/> holds packed B for the GEMM the thread is
+/// running (one set per thread, whichever micro-kernel runs); <see cref="Local"/> holds the packed A block and the edge tile of the item the thread is computing (a
+/// calling thread also computes items, so the two are separate).</summary>
+internal sealed unsafe class GemmBuffers
+{
+    [ThreadStatic] static GemmBuffers? _shared, _local;
+    byte* _base;
+    long _bytes;
+    public byte* A, Edge;
+
+    static long Align(long bytes) => (bytes + 63) & ~63L;
+
+    byte* Ensure(long total)
     {
-        [ThreadStatic] static Buffers? _shared, _local;
-        byte* _base;
-        long _bytes;
-        public byte* A, Edge;
-
-        static long Align(long bytes) => (bytes + 63) & ~63L;
-
-        byte* Ensure(long total)
+        if (_bytes < total)
         {
-            if (_bytes < total)
-            {
-                if (_base != null) NativeMemory.AlignedFree(_base);
-                _base = null;
-                _base = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
-                _bytes = total;
-            }
-            return _base;
+            if (_base != null) NativeMemory.AlignedFree(_base);
+            _base = null;
+            _base = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
+            _bytes = total;
         }
-
-        public static byte* Shared(long bytes) => (_shared ??= new Buffers()).Ensure(Align(bytes));
-
-        public static Buffers Local(long aBytes, long edgeBytes)
-        {
-            var buf = _local ??= new Buffers();
-            buf.A = buf.Ensure(Align(aBytes) + Align(edgeBytes));
-            buf.Edge = buf.A + Align(aBytes);
-            return buf;
-        }
-
-        ~Buffers() { if (_base != null) NativeMemory.AlignedFree(_base); }
+        return _base;
     }
+
+    public static byte* Shared(long bytes) => (_shared ??= new GemmBuffers()).Ensure(Align(bytes));
+
+    public static GemmBuffers Local(long aBytes, long edgeBytes)
+    {
+        var buf = _local ??= new GemmBuffers();
+        buf.A = buf.Ensure(Align(aBytes) + Align(edgeBytes));
+        buf.Edge = buf.A + Align(aBytes);
+        return buf;
+    }
+
+    ~GemmBuffers() { if (_base != null) NativeMemory.AlignedFree(_base); }
 }

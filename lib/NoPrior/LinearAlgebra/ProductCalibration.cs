@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace NoPrior.LinearAlgebra;
+
+/// <summary>Where <see cref="MatMul"/> sends large CPU float products.</summary>
+public enum ProductBackend
+{
+    /// <summary>libtorch's own <c>mm</c>/<c>addmm</c> (oneMKL in the TorchSharp packages).</summary>
+    Libtorch,
+    /// <summary>This project's blocked kernel with the 6 × 2-vector AVX2 + FMA micro-kernel.</summary>
+    Avx2Kernel,
+    /// <summary>This project's blocked kernel with the 8 × 3-vector AVX-512 micro-kernel.</summary>
+    Avx512Kernel,
+}
+
+/// <summary>What <see cref="MatMul"/> chose for one dtype, and why.</summary>
+/// <param name="DType">Float64 or Float32.</param>
+/// <param name="Choice">The backend used.</param>
+/// <param name="Milliseconds">Best time of the calibration product per candidate (empty when pinned or when only
+/// libtorch can run here).</param>
+/// <param name="Threads">Threads the candidates were timed with.</param>
+/// <param name="Source">"measured now", "cached in FILE (measured …)", "pinned by …" or why nothing was measured.</param>
+public sealed record ProductChoice(ScalarType DType, ProductBackend Choice, IReadOnlyDictionary<ProductBackend, double> Milliseconds,
+    int Threads, string Source)
+{
+    /// <summary>One line for notebooks and the benchmark, e.g. "float64: AVX2 kernel (libtorch 14.2 ms, AVX2 kernel
+    /// 12.9 ms for a 768³ product at 2 threads; measured now)".</summary>
+    public override string ToString()
+    {
+        string name = $"{(DType == ScalarType.Float64 ? "float64" : "float32")}: {ProductCalibration.Describe(Choice)}";
+        if (Milliseconds.Count == 0) return $"{name} ({Source})";
+        var times = string.Join(", ", Milliseconds.Select(kv => $"{ProductCalibration.Describe(kv.Key)} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)} ms"));
+        int s = ProductCalibration.Side;
+        return $"{name} ({times} for a {s}×{s}·{s}×{s} product at {Threads} thread{(Threads == 1 ? "" : "s")}; {Source})";
+    }
+}
+
+/// <summary>
+/// Chooses the product backend by measurement on the machine at hand: the first time a process needs the backend for a
+/// dtype, every backend this CPU can run times the same <see cref="Side"/>³ product (a·bᵀ, the layout of a layer's
+/// forward product) <see cref="Rounds"/> times, interleaved, and the fastest best time wins; a kernel must beat libtorch
+/// by <see cref="Margin"/> (near-ties stay with libtorch, so a noisy calibration rarely flips). The result is cached per
+/// CPU model, core count, dtype, thread count and TorchSharp version in <see cref="MatMul.CacheFile"/>, so later
+/// processes on the same machine make the same choice without measuring (and give the same numbers).
+/// </summary>
+/// <remarks>
+/// Why: the kernel is not faster everywhere. On Zen 5 (AVX-512 on 512-bit units) the AVX-512 kernel multiplied float64
+/// at 196 GFLOP/s against libtorch's 121; on Zen 4 (AVX-512 split into 256-bit halves) it was slower than libtorch (81
+/// against 91); on Zen 3 (no AVX-512) only the AVX2 kernel and libtorch can run. A fixed rule by CPU flags was wrong on
+/// Zen 4 and would be wrong again on the next machine.
+/// </remarks>
+public static class ProductCalibration
+{
+    /// <summary>Side of the square calibration product (768³ multiply-adds: ~15 ms in float64 on 2 Zen 3 cores).</summary>
+    public const int Side = 768;
+    /// <summary>Timed rounds per candidate (after one untimed round).</summary>
+    public const int Rounds = 3;
+    /// <summary>A kernel is chosen only if its best time is below this fraction of libtorch's.</summary>
+    public const double Margin = 0.95;
+
+    public static string Describe(ProductBackend b) => b switch
+    {
+        ProductBackend.Avx512Kernel => Avx512Tile.Name,
+        ProductBackend.Avx2Kernel => Avx2Tile.Name,
+        _ => "libtorch",
+    };
+
+    /// <summary>Whether this CPU and runtime can run <paramref name="b"/>.</summary>
+    public static bool CanRun(ProductBackend b) => b switch
+    {
+        ProductBackend.Avx512Kernel => Avx512Tile.IsSupported,
+        ProductBackend.Avx2Kernel => Avx2Tile.IsSupported,
+        _ => true,
+    };
+
+    /// <summary>The backends this machine can run, libtorch first.</summary>
+    public static ProductBackend[] Candidates() => Enum.GetValues<ProductBackend>().Where(CanRun).ToArray();
+
+    /// <summary>The kernels this machine can run (the candidates without libtorch).</summary>
+    public static ProductBackend[] Kernels() => Candidates().Where(b => b != ProductBackend.Libtorch).ToArray();
+
+    /// <summary>Times each candidate <paramref name="rounds"/> times, interleaved (round-robin, after one untimed call
+    /// each), and returns each one's best time in ms and the index chosen: the fastest, except that candidate 0 (the
+    /// default) is kept unless another is below <paramref name="margin"/> × its time. A short sleep before every call lets
+    /// libtorch's OpenMP workers stop spinning, so no candidate is timed against another's idle threads.</summary>
+    public static (int Chosen, double[] BestMs) Fastest(IReadOnlyList<Action> candidates, int rounds, double margin)
+    {
+        if (candidates.Count == 0) throw new ArgumentException("No candidates to time.");
+        if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), $"At least one timed round is needed, got {rounds}.");
+        var best = Enumerable.Repeat(double.PositiveInfinity, candidates.Count).ToArray();
+        for (int r = -1; r < rounds; r++)
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                Thread.Sleep(5);
+                var clock = Stopwatch.StartNew();
+                candidates[i]();
+                double ms = clock.Elapsed.TotalMilliseconds;
+                if (r >= 0) best[i] = Math.Min(best[i], ms);
+            }
+        int chosen = 0;
+        for (int i = 1; i < candidates.Count; i++)
+            if (best[i] < margin * best[0] && best[i] < best[chosen]) chosen = i;
+        return (chosen, best);
+    }
+
+    /// <summary>Measures the candidates for <paramref name="dtype"/> at <paramref name="threads"/> threads (libtorch's
+    /// intra-op count set to the same for the measurement and restored after).</summary>
+    public static ProductChoice Measure(ScalarType dtype, int threads)
+    {
+        var candidates = Candidates();
+        int before = torch.get_num_threads();
+        using var noGrad = torch.no_grad();
+        // Deterministic values in [0.5, 1.5) without touching any random generator (no denormals, no zeros).
+        using var a = (torch.arange(Side * Side, dtype: ScalarType.Float64).remainder_(97).div_(97).add_(0.5)).reshape(Side, Side).to(dtype);
+        using var w = a.flip(0).contiguous();
+        using var bt = w.t();
+        using var c = torch.empty(Side, Side, dtype: dtype);
+        try
+        {
+            if (before != threads) torch.set_num_threads(threads);
+            var actions = candidates.Select(b => (Action)(() => MatMul.RunWith(b, c, a, bt, threads))).ToArray();
+            var (chosen, ms) = Fastest(actions, Rounds, Margin);
+            var times = candidates.Select((b, i) => (b, ms[i])).ToDictionary(x => x.b, x => x.Item2);
+            return new ProductChoice(dtype, candidates[chosen], times, threads, "measured now");
+        }
+        finally
+        {
+            if (torch.get_num_threads() != before) torch.set_num_threads(before);
+        }
+    }
+
+    /// <summary>The cache key: CPU model, logical cores, the vector instructions .NET will use, dtype, threads, TorchSharp.</summary>
+    public static string Key(ScalarType dtype, int threads)
+    {
+        string cpu = CpuIdentity();
+        string isa = string.Join("+", Candidates().Skip(1).Select(b => b.ToString()));
+        string ts = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?";
+        return $"{cpu}|cores={Environment.ProcessorCount}|kernels={(isa.Length == 0 ? "none" : isa)}|{dtype}|threads={threads}|TorchSharp={ts}";
+    }
+
+    static string CpuIdentity()
+    {
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+            {
+                var fields = new Dictionary<string, string>();
+                foreach (var line in File.ReadLines("/proc/cpuinfo"))
+                {
+                    if (line.Length == 0) break; // the first processor is enough
+                    int colon = line.IndexOf(':');
+                    if (colon > 0) fields.TryAdd(line[..colon].Trim(), line[(colon + 1)..].Trim());
+                }
+                string F(string k) => fields.TryGetValue(k, out var v) ? v : "?";
+                return $"{F("vendor_id")} family {F("cpu family")} model {F("model")} ({F("model name")})";
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return $"{RuntimeInformation.ProcessArchitecture} {RuntimeInformation.OSDescription}";
+    }
+
+    /// <summary>The cached choice for <paramref name="key"/> in <paramref name="file"/>, or null (no file, no entry, an
+    /// unreadable or malformed file, or a backend this machine cannot run).</summary>
+    public static ProductChoice? Read(string file, string key, ScalarType dtype, int threads)
+    {
+        try
+        {
+            if (!File.Exists(file)) return null;
+            if (JsonNode.Parse(File.ReadAllText(file)) is not JsonObject root || root[key] is not JsonObject e) return null;
+            if (!Enum.TryParse<ProductBackend>((string?)e["choice"], out var choice) || !CanRun(choice)) return null;
+            var ms = new Dictionary<ProductBackend, double>();
+            if (e["ms"] is JsonObject times)
+                foreach (var (name, v) in times)
+                    if (Enum.TryParse<ProductBackend>(name, out var b) && v is JsonValue jv && jv.TryGetValue(out double t)) ms[b] = t;
+            return new ProductChoice(dtype, choice, ms, threads, $"cached in {file}, measured {(string?)e["measured"]}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Adds or replaces <paramref name="key"/>'s entry, writing a temporary file and renaming it over the cache
+    /// (concurrent processes never see half a file). Returns null, or why the cache could not be written.</summary>
+    public static string? Write(string file, string key, ProductChoice choice)
+    {
+        try
+        {
+            JsonObject root = new();
+            if (File.Exists(file))
+            {
+                try { if (JsonNode.Parse(File.ReadAllText(file)) is JsonObject old) root = old; }
+                catch (JsonException) { } // a malformed cache is replaced
+            }
+            var ms = new JsonObject();
+            foreach (var (b, t) in choice.Milliseconds) ms[b.ToString()] = Math.Round(t, 3);
+            root[key] = new JsonObject
+            {
+                ["choice"] = choice.Choice.ToString(),
+                ["ms"] = ms,
+                ["side"] = Side,
+                ["measured"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture),
+            };
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+            string tmp = $"{file}.{Environment.ProcessId}.tmp";
+            File.WriteAllText(tmp, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(tmp, file, overwrite: true);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>An exclusive lock on FILE.lock shared by every process on the machine (waits up to a minute, then goes on
+    /// without it; null if the lock file cannot be created, e.g. a read-only cache directory). .NET takes FileShare.None as
+    /// an flock on Linux; the .lock file is left in place (deleting it on close would let a waiting process lock the
+    /// deleted file while a third creates a new one).</summary>
+    public static IDisposable? Lock(string file)
+    {
+        string path = file + ".lock";
+        try { Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (UnauthorizedAccessException) { return null; }
+            catch (IOException) when (clock.Elapsed < TimeSpan.FromMinutes(1)) { Thread.Sleep(50); }
+            catch (IOException) { return null; }
+        }
+    }
+
+    /// <summary>The default cache file: $NOPRIOR_MATMUL_CACHE, else $XDG_CACHE_HOME/noprior/matmul-backend.json, else
+    /// ~/.cache/noprior/matmul-backend.json; null if there is no home directory.</summary>
+    public static string? DefaultCacheFile()
+    {
+        var env = Environment.GetEnvironmentVariable("NOPRIOR_MATMUL_CACHE");
+        if (!string.IsNullOrEmpty(env)) return env;
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (!string.IsNullOrEmpty(xdg)) return Path.Combine(xdg, "noprior", "matmul-backend.json");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache", "noprior", "matmul-backend.json");
+    }
+
+    /// <summary>NOPRIOR_MATMUL: auto (or unset) measures; libtorch, avx2 or avx512 pins.</summary>
+    public static ProductBackend? PinnedByEnvironment()
+    {
+        var v = Environment.GetEnvironmentVariable("NOPRIOR_MATMUL");
+        return ParsePin(v, "NOPRIOR_MATMUL");
+    }
+
+    public static ProductBackend? ParsePin(string? value, string where) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => null,
+        "libtorch" => ProductBackend.Libtorch,
+        "avx2" => ProductBackend.Avx2Kernel,
+        "avx512" => ProductBackend.Avx512Kernel,
+        _ => throw new ArgumentException($"{where} = '{value}': expected auto, libtorch, avx2 or avx512."),
+    };
+}

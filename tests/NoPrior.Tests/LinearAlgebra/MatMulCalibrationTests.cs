@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using NoPrior.LinearAlgebra;
+using static TorchSharp.torch;
+
+namespace NoPrior.Tests;
+
+/// <summary>The backend chosen by measurement (<see cref="ProductCalibration"/>) and its per-machine cache.</summary>
+[Collection("MatMul settings")]
+public class MatMulCalibrationTests
+{
+    /// <summary>Busy-waits <paramref name="ms"/> milliseconds (Thread.Sleep's granularity is too coarse for a 5 % margin).</summary>
+    static Action Spin(double ms) => () => { var c = Stopwatch.StartNew(); while (c.Elapsed.TotalMilliseconds < ms) { } };
+
+    [Fact]
+    public void The_fastest_candidate_wins_and_near_ties_stay_with_the_default()
+    {
+        // A clearly faster alternative is chosen; a clearly slower one is not.
+        var (chosen, ms) = ProductCalibration.Fastest(new[] { Spin(12), Spin(4) }, rounds: 5, margin: 0.95);
+        Assert.Equal(1, chosen);
+        Assert.True(ms[0] >= 12 && ms[1] >= 4 && ms[1] < ms[0], $"best times {ms[0]:F2}, {ms[1]:F2} ms");
+        Assert.Equal(0, ProductCalibration.Fastest(new[] { Spin(4), Spin(12) }, rounds: 5, margin: 0.95).Chosen);
+        // 2 % faster is inside the 5 % margin: the default (libtorch) stays; 40 % faster is not.
+        Assert.Equal(0, ProductCalibration.Fastest(new[] { Spin(10), Spin(9.8) }, rounds: 5, margin: 0.95).Chosen);
+        Assert.Equal(1, ProductCalibration.Fastest(new[] { Spin(10), Spin(6) }, rounds: 5, margin: 0.95).Chosen);
+        // Of three, the fastest beyond the margin.
+        Assert.Equal(2, ProductCalibration.Fastest(new[] { Spin(12), Spin(8), Spin(4) }, rounds: 5, margin: 0.95).Chosen);
+        Assert.Throws<ArgumentException>(() => ProductCalibration.Fastest(Array.Empty<Action>(), 3, 0.95));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ProductCalibration.Fastest(new[] { Spin(1) }, 0, 0.95));
+    }
+
+    [Fact]
+    public void A_measured_choice_is_cached_and_read_back_by_later_processes()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"noprior-calibration-{Guid.NewGuid():N}");
+        string file = Path.Combine(dir, "matmul-backend.json");
+        var before = MatMul.CacheFile;
+        var pinned = MatMul.Pinned;
+        try
+        {
+            MatMul.Pinned = null;
+            MatMul.CacheFile = file;
+            var measured = MatMul.Choice(ScalarType.Float64);
+            if (ProductCalibration.Kernels().Length == 0)
+            {
+                // Nothing to choose between: no measurement, no cache.
+                Assert.Equal(ProductBackend.Libtorch, measured.Choice);
+                Assert.False(File.Exists(file));
+                return;
+            }
+            Assert.StartsWith("measured now, cached in", measured.Source);
+            Assert.Equal(ProductCalibration.Candidates(), measured.Milliseconds.Keys.OrderBy(b => b));
+            Assert.All(measured.Milliseconds.Values, t => Assert.True(t > 0 && double.IsFinite(t)));
+            // The rule: the winner is a kernel only if it beat libtorch by the margin.
+            double lib = measured.Milliseconds[ProductBackend.Libtorch];
+            if (measured.Choice == ProductBackend.Libtorch) Assert.All(measured.Milliseconds, kv => Assert.True(kv.Value >= ProductCalibration.Margin * lib || kv.Key == ProductBackend.Libtorch));
+            else Assert.True(measured.Milliseconds[measured.Choice] < ProductCalibration.Margin * lib);
+            string key = ProductCalibration.Key(ScalarType.Float64, measured.Threads);
+            var entry = JsonNode.Parse(File.ReadAllText(file))![key]!;
+            Assert.Equal(measured.Choice.ToString(), (string?)entry["choice"]);
+
+            // A new process (here: the choices forgotten) reads the cache instead of measuring.
+            MatMul.ForgetChoices();
+            var cached = MatMul.Choice(ScalarType.Float64);
+            Assert.StartsWith($"cached in {file}", cached.Source);
+            Assert.Equal(measured.Choice, cached.Choice);
+
+            // The cache decides: an entry saying otherwise is followed (the failing case of "the cache is read").
+            var other = measured.Choice == ProductBackend.Libtorch ? ProductCalibration.Kernels()[0] : ProductBackend.Libtorch;
+            Assert.Null(ProductCalibration.Write(file, key, measured with { Choice = other }));
+            MatMul.ForgetChoices();
+            Assert.Equal(other, MatMul.Choice(ScalarType.Float64).Choice);
+            Assert.Equal(other != ProductBackend.Libtorch, MatMul.KernelActive);
+
+            // Another CPU's entry is not read; a malformed file is not an error (measured again and replaced).
+            Assert.Null(ProductCalibration.Read(file, key.Replace("family", "famille"), ScalarType.Float64, measured.Threads));
+            File.WriteAllText(file, "{ not json");
+            Assert.Null(ProductCalibration.Read(file, key, ScalarType.Float64, measured.Threads));
+            MatMul.ForgetChoices();
+            Assert.StartsWith("measured now, cached in", MatMul.Choice(ScalarType.Float64).Source);
+            Assert.NotNull(JsonNode.Parse(File.ReadAllText(file))![key]);
+        }
+        finally
+        {
+            MatMul.CacheFile = before;
+            MatMul.Pinned = pinned;
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_cached_backend_this_cpu_cannot_run_is_ignored()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"noprior-calibration-{Guid.NewGuid():N}.json");
+        try
+        {
+            string key = ProductCalibration.Key(ScalarType.Float64, 2);
+            var none = new Dictionary<ProductBackend, double>();
+            foreach (var b in Enum.GetValues<ProductBackend>())
+            {
+                Assert.Null(ProductCalibration.Write(file, key, new ProductChoice(ScalarType.Float64, b, none, 2, "test")));
+                var read = ProductCalibration.Read(file, key, ScalarType.Float64, 2);
+                if (ProductCalibration.CanRun(b)) Assert.Equal(b, read?.Choice);
+                else Assert.Null(read);
+            }
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void The_environment_pin_names_bad_values()
+    {
+        Assert.Null(ProductCalibration.ParsePin(null, "NOPRIOR_MATMUL"));
+        Assert.Null(ProductCalibration.ParsePin("auto", "NOPRIOR_MATMUL"));
+        Assert.Equal(ProductBackend.Libtorch, ProductCalibration.ParsePin("libtorch", "NOPRIOR_MATMUL"));
+        Assert.Equal(ProductBackend.Avx2Kernel, ProductCalibration.ParsePin("AVX2", "NOPRIOR_MATMUL"));
+        Assert.Equal(ProductBackend.Avx512Kernel, ProductCalibration.ParsePin("avx512", "NOPRIOR_MATMUL"));
+        var e = Assert.Throws<ArgumentException>(() => ProductCalibration.ParsePin("mkl", "NOPRIOR_MATMUL"));
+        Assert.Contains("NOPRIOR_MATMUL = 'mkl'", e.Message);
+        Assert.Contains("libtorch", e.Message);
+    }
+}
