@@ -38,9 +38,24 @@ public sealed class ImageGrid
         PerImageScaling = perImageScaling;
     }
 
+    /// <summary>Builds a grid of single-channel images of <paramref name="shape"/> (e.g. a data set's
+    /// <c>ImageDataset.Shape</c>) from a tensor of shape [n, H·W] or [n, H, W].</summary>
+    public static ImageGrid FromTensor(torch.Tensor images, ImageShape shape, IEnumerable<string>? captions = null, int? columns = null, bool perImageScaling = false)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Channels != 1)
+            throw new ArgumentException($"An image grid shows single-channel images; these are {shape} ({shape.Channels} channels).", nameof(shape));
+        return FromTensor(images, shape.Width, shape.Height, captions, columns, perImageScaling);
+    }
+
     /// <summary>Builds a grid from a tensor of shape [n, width·height] or [n, height, width] (any float dtype, any device).</summary>
     public static ImageGrid FromTensor(torch.Tensor images, int width, int height, IEnumerable<string>? captions = null, int? columns = null, bool perImageScaling = false)
     {
+        ArgumentNullException.ThrowIfNull(images);
+        if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"An image needs a positive size, got {width}×{height}.");
+        long per = images.dim() == 0 ? 1 : images.shape[^1] * (images.dim() >= 3 ? images.shape[^2] : 1);
+        if (images.numel() % (width * height) != 0 || (images.dim() >= 2 && per != (long)width * height))
+            throw new ArgumentException($"Images of shape [{string.Join(", ", images.shape)}] are not {height}×{width} (H×W) images of {width * height} pixels each.", nameof(images));
         using var flat = images.detach().to(torch.CPU).to(torch.float32).reshape(-1, width * height);
         var data = flat.data<float>().ToArray();
         int n = (int)flat.shape[0];
