@@ -91,17 +91,19 @@ public static class SweepCommand
         string notebook = found[0], name = Path.GetFileNameWithoutExtension(notebook);
         var axes = SweepPlan.Axes(o.Parameters);
         var runs = SweepPlan.Expand(axes, o.Random, o.Seed);
-        // Every value of every list, checked against the parameters cell before anything starts (as run does for one).
-        var distinct = axes.SelectMany(a => a.Value.Select(v => KeyValuePair.Create(a.Key, v))).ToList();
+        // Every listed value, checked against the parameters cell before anything starts (as run does for one).
+        var distinct = axes.SelectMany(a => a.Values.Select(v => KeyValuePair.Create(a.Name, v))).ToList();
         if (distinct.Count > 0) NoPrior.Runner.Parameters.Inject(Ipynb.Load(notebook), distinct, name);
 
         string sweepDir = Path.GetFullPath(o.Out ?? Path.Combine("out", "sweeps", name));
         Directory.CreateDirectory(Path.Combine(sweepDir, "runs"));
         File.WriteAllText(Path.Combine(sweepDir, "sweep.json"), SweepPlan.ToJson(notebook, runs, o.Timeout).ToJsonString(SweepPlan.Indented));
         long grid = SweepPlan.GridSize(axes);
-        string shape = axes.Count == 0 ? "no parameters" : string.Join(" × ", axes.Select(a => $"{a.Key} ({a.Value.Count})"));
-        Console.WriteLine(o.Random is { } k && k < grid
-            ? $"sweep of {name}: {runs.Count} runs drawn from the grid {shape} = {grid} points (--random {k} --seed {o.Seed}) → {sweepDir}"
+        string shape = axes.Count == 0 ? "no parameters" : string.Join(" × ", axes.Select(a => a.Range is { } r ? $"{a.Name} ({r.Text})" : $"{a.Name} ({a.Values.Count})"));
+        Console.WriteLine(o.Random is { } k && axes.Any(a => a.Range is not null)
+            ? $"sweep of {name}: {runs.Count} runs drawn from {shape} (--random {k} --seed {o.Seed}) → {sweepDir}"
+            : o.Random is { } k2 && k2 < grid
+            ? $"sweep of {name}: {runs.Count} runs drawn from the grid {shape} = {grid} points (--random {k2} --seed {o.Seed}) → {sweepDir}"
             : $"sweep of {name}: {runs.Count} runs, the grid {shape} → {sweepDir}");
 
         AdoptFinishedRuns(sweepDir, runs);
