@@ -8,7 +8,8 @@ namespace NoPrior.Notebooks.Tests;
 /// <summary>
 /// Ranges of <c>workbook sweep --random K</c> (<c>-p lr=loguniform:1e-4:1e-1</c>, <see cref="SweepRange"/>): what is
 /// a range and what is an ordinary value, bad ranges, seeded draws (the same on every machine), where the values fall,
-/// how they are written, mixed with listed values. Nothing here executes a notebook.
+/// how they are written, mixed with listed values, and the type check against a notebook's parameters cell. Nothing
+/// here executes a notebook.
 /// </summary>
 public sealed class SweepRangeTests
 {
@@ -340,5 +341,30 @@ public sealed class SweepRangeTests
         Assert.True(Close(PortableMath.Log(double.Epsilon), Math.Log(double.Epsilon))); // subnormal
         Assert.True(Close(PortableMath.Log(double.MaxValue), Math.Log(double.MaxValue)));
         Assert.Throws<ArgumentOutOfRangeException>(() => PortableMath.Log(0));
+    }
+
+    [Fact]
+    public void Ranges_pass_the_type_check_against_the_parameters_cell_when_their_values_fit()
+    {
+        // sweep-tiny.ipynb: double x = 1.0; int k = 2;
+        string tiny = Path.Combine(RunnerHarness.Fixtures, "sweep-tiny.ipynb");
+        void Check(params KeyValuePair<string, string>[] ps)
+        {
+            var axes = SweepPlan.Axes(ps);
+            SweepCommand.CheckTypes(tiny, axes, SweepPlan.Expand(axes, random: 2, seed: 1));
+        }
+        Check(P("x", "uniform:0:2"), P("k", "int:1:5"));
+        Check(P("x", "loguniform:1e-3:10"), P("k", "intlog:1:1000"));
+        Check(P("x", "int:1:5")); // an int literal is a double too
+
+        var e = Assert.Throws<ArgumentException>(() => Check(P("k", "uniform:1:5")));
+        Assert.Contains("parameter 'k' is int in the parameters cell", e.Message);
+        Assert.Contains("is drawn from -p k=uniform:1:5; int:LOW:HIGH and intlog:LOW:HIGH draw integers", e.Message);
+        // An integer range whose largest value does not fit the parameter's type.
+        e = Assert.Throws<ArgumentException>(() => Check(P("k", "int:1:3000000000")));
+        Assert.Contains("-p k=2999999999: parameter 'k' is int", e.Message);
+        Assert.Contains("The value 2999999999 is drawn from -p k=int:1:3000000000.", e.Message);
+        // A listed value of the wrong type is still named as before.
+        Assert.Contains("-p k=2.5: parameter 'k' is int", Assert.Throws<ArgumentException>(() => Check(P("x", "uniform:0:1"), P("k", "1,2.5"))).Message);
     }
 }
