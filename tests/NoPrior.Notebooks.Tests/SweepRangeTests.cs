@@ -210,6 +210,7 @@ public sealed class SweepRangeTests
     {
         protected override double Sample() => u;
         public override double NextDouble() => u;
+        public override long NextInt64(long minValue, long maxValue) => minValue + (long)(u * (maxValue - minValue));
     }
 
     /// <summary>
@@ -266,9 +267,18 @@ public sealed class SweepRangeTests
     [InlineData("intlog:1:100000", typeof(int))]
     public void Drawn_values_round_trip_and_are_csharp_literals_of_their_type(string range, Type type)
     {
+        var r = Range(range);
+        var again = new Random(1); // the sequence Draws uses: each double draw recomputed here, before it is written
         foreach (var s in Draws(range, 500))
         {
-            // The text parses back to the double it was written from, and that double is written the same way.
+            // The text parses back to the very double that was drawn, and that double is written the same way.
+            double u = again.NextDouble();
+            if (r.Distribution == SweepDistribution.Uniform) Assert.Equal(r.Low + (r.High - r.Low) * u, D(s));
+            if (r.Distribution == SweepDistribution.LogUniform)
+            {
+                double a = PortableMath.Log(r.Low), b = PortableMath.Log(r.High);
+                Assert.Equal(PortableMath.Exp(a + (b - a) * u), D(s));
+            }
             Assert.Equal(s, type == typeof(double) ? SweepRange.FormatDouble(D(s)) : long.Parse(s, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
             // The notebook receives the text as written, and C# reads it as a literal of the type.
             Assert.Equal(s, NoPrior.Runner.Parameters.Literal(s, null));
