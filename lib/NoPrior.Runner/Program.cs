@@ -22,6 +22,12 @@ public static class Program
               each run a separate `workbook run` into <out>/runs/<id> (default --out out/sweeps/<notebook>); runs whose
               status.json says ok are skipped on restart. Lists split at commas outside (), [], {} and quotes, so
               -p "radii=new[] { 0.1, 1.0 },new[] { 10.0 }" is two values; \, is a literal comma.
+              With --random K the whole value of a -p can be a range, drawn once per run: uniform:LOW:HIGH,
+              loguniform:LOW:HIGH (uniform in log; 0 < LOW), int:LOW:HIGH, intlog:LOW:HIGH (integers, ⌊loguniform⌋), each
+              [LOW, HIGH) (int:1:10 draws 1…9), e.g. -p lr=loguniform:1e-4:1e-1 -p steps=int:100:2000. Each run draws its
+              point of the grid of the lists, then each range in -p order, from one System.Random(S): the same runs on
+              every machine. Doubles are written round-trip with a point or exponent (0.25, 1E-05, 2.0), the same text in
+              the run id, the notebook's -p value and the summary. Text of that form for a string parameter: quote it.
               -j N runs N at once (default 1; with Slurm: as many as it allows). --scheduler slurm submits the runs as
               one job array (sbatch --array=…%N) from <out>/sweep.sbatch and waits for it; --submit-only returns after
               submitting, --script-only only writes the script. The summary, <out>/summary.csv and summary.html, has a

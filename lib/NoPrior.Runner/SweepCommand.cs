@@ -91,17 +91,17 @@ public static class SweepCommand
         string notebook = found[0], name = Path.GetFileNameWithoutExtension(notebook);
         var axes = SweepPlan.Axes(o.Parameters);
         var runs = SweepPlan.Expand(axes, o.Random, o.Seed);
-        // Every value of every list, checked against the parameters cell before anything starts (as run does for one).
-        var distinct = axes.SelectMany(a => a.Value.Select(v => KeyValuePair.Create(a.Key, v))).ToList();
-        if (distinct.Count > 0) NoPrior.Runner.Parameters.Inject(Ipynb.Load(notebook), distinct, name);
+        CheckTypes(notebook, axes, runs);
 
         string sweepDir = Path.GetFullPath(o.Out ?? Path.Combine("out", "sweeps", name));
         Directory.CreateDirectory(Path.Combine(sweepDir, "runs"));
         File.WriteAllText(Path.Combine(sweepDir, "sweep.json"), SweepPlan.ToJson(notebook, runs, o.Timeout).ToJsonString(SweepPlan.Indented));
         long grid = SweepPlan.GridSize(axes);
-        string shape = axes.Count == 0 ? "no parameters" : string.Join(" × ", axes.Select(a => $"{a.Key} ({a.Value.Count})"));
-        Console.WriteLine(o.Random is { } k && k < grid
-            ? $"sweep of {name}: {runs.Count} runs drawn from the grid {shape} = {grid} points (--random {k} --seed {o.Seed}) → {sweepDir}"
+        string shape = axes.Count == 0 ? "no parameters" : string.Join(" × ", axes.Select(a => a.Range is { } r ? $"{a.Name} ({r.Text})" : $"{a.Name} ({a.Values.Count})"));
+        Console.WriteLine(o.Random is { } k && axes.Any(a => a.Range is not null)
+            ? $"sweep of {name}: {runs.Count} runs drawn from {shape} (--random {k} --seed {o.Seed}) → {sweepDir}"
+            : o.Random is { } k2 && k2 < grid
+            ? $"sweep of {name}: {runs.Count} runs drawn from the grid {shape} = {grid} points (--random {k2} --seed {o.Seed}) → {sweepDir}"
             : $"sweep of {name}: {runs.Count} runs, the grid {shape} → {sweepDir}");
 
         AdoptFinishedRuns(sweepDir, runs);
@@ -134,6 +134,35 @@ public static class SweepCommand
             await RunLocallyAsync(sweepDir, notebook, runs.Count, pending, o);
 
         return Report(sweepDir, name, runs, o.Sort);
+    }
+
+    /// <summary>
+    /// Checks the values against the notebook's parameters cell before anything starts (as <c>run</c> does for one):
+    /// every listed value, and for each range its smallest and largest values when it is an integer range, and
+    /// the value its first run drew (all its draws are literals of one type, a double or an integer) (a <c>byte</c> or <c>int</c>
+    /// parameter rejects constants outside its range). A rejected range value names the range it was drawn from.
+    /// </summary>
+    public static void CheckTypes(string notebook, IReadOnlyList<SweepAxis> axes, IReadOnlyList<SweepRun> runs)
+    {
+        string name = Path.GetFileNameWithoutExtension(notebook);
+        var listed = axes.Where(a => a.Range is null).SelectMany(a => a.Values.Select(v => KeyValuePair.Create(a.Name, v))).ToList();
+        if (listed.Count > 0) NoPrior.Runner.Parameters.Inject(Ipynb.Load(notebook), listed, name);
+        foreach (var a in axes)
+        {
+            if (a.Range is not { } r) continue;
+            var samples = new List<string>();
+            if (r.IsInteger) samples.AddRange([((long)r.Low).ToString(CultureInfo.InvariantCulture), ((long)r.High - 1).ToString(CultureInfo.InvariantCulture)]);
+            samples.Add(runs[0][a.Name]);
+            foreach (var v in samples.Distinct())
+            {
+                try { NoPrior.Runner.Parameters.Inject(Ipynb.Load(notebook), [KeyValuePair.Create(a.Name, v)], name); }
+                catch (ArgumentException e)
+                {
+                    string hint = r.IsInteger ? "" : "; int:LOW:HIGH and intlog:LOW:HIGH draw integers";
+                    throw new ArgumentException($"{e.Message} The value {v} is drawn from -p {a.Name}={r.Text}{hint}.", e);
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -15,9 +15,17 @@ public sealed record SweepRun(int Index, string Id, IReadOnlyList<KeyValuePair<s
     public string this[string name] => Parameters.First(p => p.Key == name).Value;
 }
 
+/// <summary>One <c>-p</c> argument of a sweep: a list of values (one value: the same in every run), or a range
+/// drawn once per run under <c>--random K</c> (then <see cref="Values"/> is empty).</summary>
+/// <param name="Name">The parameter.</param>
+/// <param name="Values">The listed values, in the order given.</param>
+/// <param name="Range">The range, for <c>-p name=DIST:LOW:HIGH</c>.</param>
+public sealed record SweepAxis(string Name, IReadOnlyList<string> Values, SweepRange? Range = null);
+
 /// <summary>
 /// The runs of <c>workbook sweep</c>: the grid (Cartesian product) of the <c>-p name=v1,v2,…</c> lists, or a seeded
-/// random sample of K distinct points of it. Pure functions of the arguments, so a restart sees the same runs.
+/// random sample of K distinct runs (points of the grid, with a value drawn from each range). Pure functions of the
+/// arguments, so a restart sees the same runs.
 /// </summary>
 public static class SweepPlan
 {
@@ -74,72 +82,114 @@ public static class SweepPlan
         }
     }
 
-    /// <summary>The value lists of the <c>-p</c> arguments (name → values, in the order given); a name given twice is an error.</summary>
-    public static IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> Axes(IEnumerable<KeyValuePair<string, string>> arguments)
+    /// <summary>
+    /// The axes of the <c>-p</c> arguments, in the order given: a list of values (split by <see cref="SplitValues"/>;
+    /// one value is fixed for every run) or a range (<see cref="SweepRange.Parse"/>), which is the whole value of its
+    /// <c>-p</c>. A name given twice, or a range listed with other values, is an error.
+    /// </summary>
+    public static IReadOnlyList<SweepAxis> Axes(IEnumerable<KeyValuePair<string, string>> arguments)
     {
-        var axes = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+        var axes = new List<SweepAxis>();
         foreach (var (name, list) in arguments)
         {
-            if (axes.Any(a => a.Key == name)) throw new ArgumentException($"-p {name} is given twice; list its values in one -p {name}=v1,v2,….");
-            axes.Add(new(name, SplitValues(name, list)));
+            if (axes.Any(a => a.Name == name)) throw new ArgumentException($"-p {name} is given twice; list its values in one -p {name}=v1,v2,….");
+            if (SweepRange.Parse(name, list) is { } range) { axes.Add(new SweepAxis(name, [], range)); continue; }
+            var values = SplitValues(name, list);
+            if (values.Count > 1)
+                foreach (var v in values)
+                    if (SweepRange.Parse(name, v) is not null)
+                        throw new ArgumentException($"-p {name}={list}: the range '{v}' is listed with other values; a range is the whole value of -p {name}.");
+            axes.Add(new SweepAxis(name, values));
         }
         return axes;
     }
 
-    /// <summary>Number of points of the grid; throws when it does not fit in a long.</summary>
-    public static long GridSize(IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> axes)
+    /// <summary>Number of points of the grid of the listed values (ranges not counted); throws when it does not fit in a long.</summary>
+    public static long GridSize(IReadOnlyList<SweepAxis> axes)
     {
         long n = 1;
-        foreach (var a in axes) n = checked(n * a.Value.Count);
+        foreach (var a in axes) if (a.Range is null) n = checked(n * a.Values.Count);
         return n;
     }
 
     /// <summary>
-    /// The runs: every point of the grid (last axis fastest) or, with <paramref name="random"/> = K, K distinct points
-    /// drawn with <paramref name="seed"/> (all of them, in grid order, when K ≥ the grid's size). Indices are 0…runs−1.
+    /// The runs, with indices 0…runs−1. Without ranges: every point of the grid (last axis fastest) or, with
+    /// <paramref name="random"/> = K, K distinct points drawn with <paramref name="seed"/> (all of them, in grid order,
+    /// when K ≥ the grid's size). With ranges (which need <paramref name="random"/>): K runs, each drawn as
+    /// <see cref="Sample"/> describes. Throws naming the parameter for a range without <paramref name="random"/>.
     /// </summary>
-    public static IReadOnlyList<SweepRun> Expand(IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> axes, int? random = null, int seed = 0)
+    public static IReadOnlyList<SweepRun> Expand(IReadOnlyList<SweepAxis> axes, int? random = null, int seed = 0)
     {
+        var ranges = axes.Where(a => a.Range is not null).ToList();
+        if (random is null && ranges.Count > 0)
+            throw new ArgumentException($"-p {ranges[0].Name}={ranges[0].Range!.Text} is a range, and a range is sampled: add --random K (K runs, e.g. --random 20; --seed S picks the sample).");
         long size;
         try { size = GridSize(axes); }
         catch (OverflowException) { throw new ArgumentException("the grid has more than 2^63 points; sample it with --random K."); }
         if (random is <= 0) throw new ArgumentException($"--random expects a positive number of runs, got {random}.");
-        IEnumerable<long> points;
-        if (random is { } k && k < size)
+        IEnumerable<string[]> points;
+        if (random is { } k && (k < size || ranges.Count > 0))
         {
             if (size > int.MaxValue && k > 1_000_000) throw new ArgumentException($"--random {k} over a grid of {size} points: at most 1000000 runs.");
-            points = Sample(size, k, seed);
+            points = Sample(axes, size, k, seed);
         }
         else
         {
             if (size > 100_000) throw new ArgumentException($"the grid has {size} runs; sample it with --random K.");
-            points = Enumerable.Range(0, (int)size).Select(i => (long)i);
+            points = Enumerable.Range(0, (int)size).Select(i => GridPoint(axes, i));
         }
-        var swept = axes.Where(a => a.Value.Count > 1).Select(a => a.Key).ToHashSet();
-        return points.Select((point, index) =>
+        var swept = axes.Where(a => a.Range is not null || a.Values.Count > 1).Select(a => a.Name).ToHashSet();
+        return points.Select((values, index) =>
         {
-            var values = new KeyValuePair<string, string>[axes.Count];
-            for (int a = axes.Count - 1; a >= 0; a--)
-            {
-                int n = axes[a].Value.Count;
-                values[a] = new(axes[a].Key, axes[a].Value[(int)(point % n)]);
-                point /= n;
-            }
-            return new SweepRun(index, RunId(values, swept), values);
+            var parameters = axes.Select((a, i) => KeyValuePair.Create(a.Name, values[i])).ToArray();
+            return new SweepRun(index, RunId(parameters, swept), parameters);
         }).ToList();
     }
 
-    /// <summary>K distinct grid points out of <paramref name="size"/>, in the order drawn (deterministic for a seed:
-    /// System.Random with a seed is the same sequence on every .NET version and machine).</summary>
-    static IEnumerable<long> Sample(long size, int k, int seed)
+    /// <summary>The listed values at grid point <paramref name="point"/> (last listed axis fastest); null for ranges.</summary>
+    static string[] GridPoint(IReadOnlyList<SweepAxis> axes, long point)
     {
+        var values = new string[axes.Count];
+        for (int a = axes.Count - 1; a >= 0; a--)
+        {
+            if (axes[a].Range is not null) continue;
+            int n = axes[a].Values.Count;
+            values[a] = axes[a].Values[(int)(point % n)];
+            point /= n;
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// K distinct runs, in the order drawn, from one <c>new Random(seed)</c> (System.Random with a seed is the same
+    /// sequence on every .NET version and machine). Each run draws, in this order: its point of the grid of the listed
+    /// values, <c>NextInt64(size)</c> (which draws nothing when the grid is one point), then each range in the order of
+    /// the <c>-p</c> options (<see cref="SweepRange.Draw"/>). A run equal to one drawn before is drawn again. Without
+    /// ranges this is the sample of K distinct grid points it always was.
+    /// </summary>
+    static IEnumerable<string[]> Sample(IReadOnlyList<SweepAxis> axes, long size, int k, int seed)
+    {
+        var ranges = axes.Select((a, i) => (a.Range, i)).Where(x => x.Range is not null).ToList();
+        // Lists and integer ranges hold finitely many runs: more cannot be distinct.
+        if (ranges.Count > 0 && ranges.All(r => r.Range!.IsInteger))
+        {
+            long distinct = size;
+            try { foreach (var (r, _) in ranges) distinct = checked(distinct * (long)(r!.High - r.Low)); }
+            catch (OverflowException) { distinct = long.MaxValue; }
+            if (k > distinct)
+                throw new ArgumentException($"--random {k}: the lists and integer ranges hold only {distinct} distinct runs; ask for at most {distinct}.");
+        }
         var rng = new Random(seed);
-        var seen = new HashSet<long>();
-        var drawn = new List<long>(k);
+        var seen = new HashSet<string>();
+        var drawn = new List<string[]>(k);
+        long draws = 0, limit = 1000L * k + 100_000;
         while (drawn.Count < k)
         {
-            long p = rng.NextInt64(size);
-            if (seen.Add(p)) drawn.Add(p);
+            var values = GridPoint(axes, rng.NextInt64(size));
+            foreach (var (r, i) in ranges) values[i] = r!.Draw(rng);
+            if (seen.Add(string.Join('\0', values))) drawn.Add(values);
+            else if (++draws > limit)
+                throw new ArgumentException($"--random {k}: {drawn.Count} distinct runs after {draws} repeated draws; the ranges ({string.Join(", ", ranges.Select(r => r.Range!.Text))}) hold too few distinct values for {k} runs.");
         }
         return drawn;
     }
