@@ -47,21 +47,12 @@ public class AttackWorkspaceTests
         return (TestData.Randn(seed, m, d) * 0.8, y, torch.rand(m, dtype: ScalarType.Float64, generator: new Generator((ulong)seed + 1)));
     }
 
-    /// <summary>True when a and b have the same dtype, shape and bytes: equal values, and zeros of the same sign.</summary>
-    static bool Identical(Tensor a, Tensor b)
-    {
-        if (a.dtype != b.dtype || !a.shape.SequenceEqual(b.shape)) return false;
-        using var scope = torch.NewDisposeScope();
-        using var values = a.eq(b).all();
-        return values.ToBoolean() && a.detach().cpu().contiguous().bytes.SequenceEqual(b.detach().cpu().contiguous().bytes);
-    }
-
-    /// <summary>The outputs that differ in any bit (<see cref="Identical"/>), by name; empty when all are identical.</summary>
+    /// <summary>The outputs that differ in any bit (<see cref="TestData.Identical"/>), by name; empty when all are identical.</summary>
     static List<string> BitDifferences(AttackLossGradient a, AttackLossGradient b)
     {
         var pairs = new[] { ("∂L/∂X", a.GradX, b.GradX), ("∂L/∂λ", a.GradLambda, b.GradLambda), ("total", a.Terms.Total, b.Terms.Total),
             ("stationary", a.Terms.Stationary, b.Terms.Stationary), ("lambda", a.Terms.Lambda, b.Terms.Lambda), ("prior", a.Terms.Prior, b.Terms.Prior) };
-        return pairs.Where(p => !Identical(p.Item2, p.Item3)).Select(p => p.Item1).ToList();
+        return pairs.Where(p => !TestData.Identical(p.Item2, p.Item3)).Select(p => p.Item1).ToList();
     }
 
     /// <summary>Steps X ← X − η ∂L/∂X, λ ← λ − η ∂L/∂λ from the same start, one run with a fresh call per step, one with a
@@ -79,7 +70,7 @@ public class AttackWorkspaceTests
             Xa.add_(fresh.GradX, alpha: -0.01); La.add_(fresh.GradLambda, alpha: -0.01);
             Xb.add_(reused.GradX, alpha: -0.01); Lb.add_(reused.GradLambda, alpha: -0.01);
         }
-        if (!Identical(Xa, Xb)) problems.Add("final candidates");
+        if (!TestData.Identical(Xa, Xb)) problems.Add("final candidates");
         return problems;
     }
 
@@ -214,7 +205,7 @@ public class AttackWorkspaceTests
             using var again = obj.ValueAndGradient(net, X0, y, lam0, workspace);
             Assert.Same(gX, again.GradX);
             using var fresh = obj.ValueAndGradient(net, X0, y, lam0);
-            Assert.True(Identical(fresh.GradX, gX));
+            Assert.True(TestData.Identical(fresh.GradX, gX));
         }
     }
 
