@@ -33,7 +33,8 @@ public sealed class AttackLossGradient : IDisposable
 /// (the closed-form stationarity sum of <see cref="ParameterGradients"/>) and one hand-derived backward sweep, no autograd.
 /// Same numbers as autograd through <see cref="AttackObjective.Terms"/> (either path) to rounding; it skips the autograd
 /// graph's bookkeeping and extra elementwise passes and accumulates matrix products in place (addmm), so it is the
-/// fastest way to take an attack step.
+/// fastest way to take an attack step. Given a <see cref="TensorWorkspace"/>, a loop of steps allocates no new large
+/// tensors: each step writes into the previous step's (the same bits as without one).
 /// </summary>
 /// <remarks>
 /// Notation (per layer k = 0 … L−1): a_0 = X, h_k = a_k W_kᵀ, a_{k+1} = relu(h_k), s_k = sigmoid(α h_k);
