@@ -95,6 +95,8 @@ switch (kind)
         double thetaNorm = net.Norm();
         // The thread split ReconstructionAttack.Run uses (see Parallelism.ForStep).
         using var threadScope = Parallelism.ForStep(AttackGradient.FlopsPerStep(widths, m), kernelProducts: path == "fused" && MatMul.RunsInKernel(net.Device, net.DType));
+        // The step's intermediates reused from step to step, as in ReconstructionAttack.Run.
+        using var workspace = new TensorWorkspace();
         for (int t = 0; t < steps + Warmup; t++)
         {
             double c0 = CpuMs();
@@ -104,7 +106,7 @@ switch (kind)
                 Tensor gX, gL;
                 if (path == "fused")
                 {
-                    var lg = obj.ValueAndGradient(net, X, y, lam);
+                    var lg = obj.ValueAndGradient(net, X, y, lam, workspace);
                     loss = lg.Terms.ToValues(thetaNorm).Total;
                     (gX, gL) = (lg.GradX, lg.GradLambda);
                 }

@@ -5,7 +5,9 @@ using static TorchSharp.torch;
 namespace NoPrior.Attack;
 
 /// <summary>The attack loss at one point and its gradients, from <see cref="AttackGradient.ValueAndGradient"/>.
-/// All tensors are plain (no autograd history) and owned by this object.</summary>
+/// All tensors are plain (no autograd history). The loss terms are owned by this object; the gradients too when the call
+/// had no <see cref="TensorWorkspace"/>, else they are the workspace's tensors (valid until the next call with it or its
+/// disposal, and left alone by <see cref="Dispose"/>).</summary>
 public sealed class AttackLossGradient : IDisposable
 {
     /// <summary>The loss terms (values only).</summary>
@@ -14,8 +16,16 @@ public sealed class AttackLossGradient : IDisposable
     public required Tensor GradX { get; init; }
     /// <summary>∂L/∂λ, [m].</summary>
     public required Tensor GradLambda { get; init; }
+    /// <summary>False when <see cref="GradX"/> and <see cref="GradLambda"/> belong to a workspace.</summary>
+    internal bool OwnsGradients { get; init; } = true;
 
-    public void Dispose() { Terms.Dispose(); GradX.Dispose(); GradLambda.Dispose(); }
+    public void Dispose()
+    {
+        Terms.Dispose();
+        if (!OwnsGradients) return;
+        GradX.Dispose();
+        GradLambda.Dispose();
+    }
 }
 
 /// <summary>
@@ -23,7 +33,8 @@ public sealed class AttackLossGradient : IDisposable
 /// (the closed-form stationarity sum of <see cref="ParameterGradients"/>) and one hand-derived backward sweep, no autograd.
 /// Same numbers as autograd through <see cref="AttackObjective.Terms"/> (either path) to rounding; it skips the autograd
 /// graph's bookkeeping and extra elementwise passes and accumulates matrix products in place (addmm), so it is the
-/// fastest way to take an attack step.
+/// fastest way to take an attack step. Given a <see cref="TensorWorkspace"/>, a loop of steps allocates no new large
+/// tensors: each step writes into the previous step's (the same bits as without one).
 /// </summary>
 /// <remarks>
 /// Notation (per layer k = 0 … L−1): a_0 = X, h_k = a_k W_kᵀ, a_{k+1} = relu(h_k), s_k = sigmoid(α h_k);
@@ -48,12 +59,24 @@ public static class AttackGradient
     }
 
     /// <summary>The loss terms of <paramref name="obj"/> at candidates X [m, d] (labels y, multipliers λ) together with ∂L/∂X
-    /// and ∂L/∂λ, by the hand-derived backward sweep above and the prior's own <see cref="CandidatePrior.ValueAndGradient"/>
+    /// and ∂L/∂λ, by the hand-derived backward sweep above and the prior's own <see cref="CandidatePrior.ValueAndGradient(Tensor)"/>
     /// instead of autograd. Equal to <c>autograd.grad(obj.Terms(...).Total, [X, λ])</c> along either
     /// <see cref="AttackObjective.Path"/> to rounding, and the fastest way to take an attack step
     /// (<see cref="ReconstructionAttack.Run"/> uses it for <see cref="StationarityPath.ClosedForm"/>).
     /// The returned tensors carry no autograd history; X and λ need not require grad.</summary>
-    public static AttackLossGradient ValueAndGradient(this AttackObjective obj, HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda)
+    /// <param name="obj">The objective (its <see cref="AttackObjective.Path"/> is not used: this is the closed form).</param>
+    /// <param name="net">The attacked network; tensors follow its device and dtype.</param>
+    /// <param name="X">Candidates [m, d].</param>
+    /// <param name="y">Labels [m], ±1.</param>
+    /// <param name="lambda">Multipliers [m].</param>
+    /// <param name="workspace">Where the step's large intermediates ([m, width] and weight-shaped tensors) and the
+    /// returned gradients live: with one, a call writes into the tensors of the previous call (in place; allocated on the
+    /// first call, replaced when m, the widths, dtype or device change), so a loop of steps allocates no new large tensors
+    /// (<see cref="ReconstructionAttack.Run"/> keeps one per run); the returned <see cref="AttackLossGradient.GradX"/> and
+    /// <see cref="AttackLossGradient.GradLambda"/> are then the workspace's, overwritten by the next call. Without one
+    /// (null) every tensor is new and the result owns its gradients. The numbers are the same either way, bit for bit.</param>
+    public static AttackLossGradient ValueAndGradient(this AttackObjective obj, HomogeneousMlp net, Tensor X, Tensor y, Tensor lambda,
+        TensorWorkspace? workspace = null)
     {
         ArgumentNullException.ThrowIfNull(obj);
         if (obj.PlainRelu)
@@ -66,16 +89,20 @@ public static class AttackGradient
         var yy = y.to(net.DType, net.Device);
         var zero = torch.zeros(Array.Empty<long>(), dtype: net.DType, device: net.Device);
 
-        var gX = torch.zeros_like(Xc);
-        var gL = torch.zeros_like(lam);
+        Tensor gX, gL;
         var stat = zero;
         if (obj.StationaryWeight > 0)
         {
             var c = lam * yy / (double)m;
-            var (st, gXs, gC) = Stationarity(net.Weights, Xc, c, obj.Alpha, obj.StationaryWeight);
-            stat = st;
-            gX = gXs;
-            gL = gC.mul_(yy).div_((double)m);
+            (stat, gX, gL) = Stationarity(net.Weights, Xc, c, obj.Alpha, obj.StationaryWeight, workspace);
+            gL.mul_(yy).div_((double)m);
+        }
+        else
+        {
+            gX = TensorWorkspace.Get(workspace, "gradX", 0, Xc.dtype, Xc.device, Xc.shape);
+            gX.fill_(0);
+            gL = TensorWorkspace.Get(workspace, "gradLambda", 0, Xc.dtype, Xc.device, m);
+            gL.fill_(0);
         }
 
         var lamPen = zero;
@@ -89,7 +116,7 @@ public static class AttackGradient
         var prior = zero;
         if (obj.PriorWeight > 0 && obj.Prior != CandidatePrior.None)
         {
-            (prior, var gP) = obj.Prior.ValueAndGradient(Xc);
+            (prior, var gP) = obj.Prior.ValueAndGradient(Xc, workspace);
             gX.add_(gP, alpha: obj.PriorWeight);
         }
 
@@ -103,72 +130,112 @@ public static class AttackGradient
                 Lambda = lamPen.MoveToOuterDisposeScope(),
                 Prior = prior.MoveToOuterDisposeScope(),
             },
-            GradX = gX.MoveToOuterDisposeScope(),
-            GradLambda = gL.MoveToOuterDisposeScope(),
+            // The workspace's tensors belong to no dispose scope; new ones leave this one with the result.
+            GradX = workspace is null ? gX.MoveToOuterDisposeScope() : gX,
+            GradLambda = workspace is null ? gL.MoveToOuterDisposeScope() : gL,
+            OwnsGradients = workspace is null,
         };
     }
 
-    /// <summary>L_stationary = Σ_k ‖W_k − D_kᵀ a_k‖² and w·∂/∂X, w·∂/∂c (w = <paramref name="weight"/>). Call inside a dispose scope.</summary>
-    static (Tensor Loss, Tensor GradX, Tensor GradC) Stationarity(IReadOnlyList<Tensor> W, Tensor X, Tensor c, double alpha, double weight)
+    /// <summary>L_stationary = Σ_k ‖W_k − D_kᵀ a_k‖² and w·∂/∂X, w·∂/∂c (w = <paramref name="weight"/>). Call inside a dispose
+    /// scope. Every large intermediate is a tensor of <paramref name="ws"/> (new ones in the scope when it is null), written
+    /// in place: products by <see cref="MatMul.AddProductInPlace"/> (β = 0 overwrites), elementwise results by copy_ and the
+    /// in-place form of the operation the formula names — the same operations on the same operands in the same order as
+    /// out-of-place code, so the same bits. The returned ∂/∂X and ∂/∂c are tensors of the workspace.</summary>
+    static (Tensor Loss, Tensor GradX, Tensor GradC) Stationarity(IReadOnlyList<Tensor> W, Tensor X, Tensor c, double alpha, double weight, TensorWorkspace? ws)
     {
         int L = W.Count;
         long m = X.shape[0];
+        var (dtype, device) = (X.dtype, X.device);
+        Tensor Buffer(string name, int k, params long[] shape) => TensorWorkspace.Get(ws, name, k, dtype, device, shape);
+        long Out(int k) => W[k].shape[0];
+        long In(int k) => W[k].shape[1];
+        // The arrays hold the workspace's tensors themselves, not what an in-place operation returns.
         var cc = c.unsqueeze(1);
         var a = new Tensor[L];     // layer inputs a_k
         var s = new Tensor[L - 1]; // sigmoid(α h_k), the modified ReLU's derivative
         a[0] = X;
         for (int k = 0; k < L - 1; k++)
         {
-            var h = MatMul.Product(a[k], W[k].t());
-            s[k] = h.mul(alpha).sigmoid_();
-            a[k + 1] = h.relu_(); // h is not needed afterwards: s_k carries everything the backward sweep uses
+            var h = Buffer("h", k, m, Out(k));
+            MatMul.AddProductInPlace(h, a[k], W[k].t(), beta: 0);
+            s[k] = Buffer("s", k, m, Out(k));
+            s[k].copy_(h).mul_(alpha).sigmoid_();
+            h.relu_(); // h is not needed afterwards: s_k carries everything the backward sweep uses
+            a[k + 1] = h;
         }
         // δ_{L−1} = 1; u_k = δ_{k+1} W_{k+1}; δ_k = u_k ⊙ s_k.
         var delta = new Tensor[L];
         var u = new Tensor[L - 1];
-        delta[L - 1] = torch.ones(m, 1, dtype: X.dtype, device: X.device);
+        delta[L - 1] = Buffer("delta", L - 1, m, 1);
+        delta[L - 1].fill_(1);
         for (int k = L - 2; k >= 0; k--)
         {
-            u[k] = k + 1 == L - 1 ? W[L - 1].expand(m, -1) : MatMul.Product(delta[k + 1], W[k + 1]);
-            delta[k] = u[k] * s[k];
+            if (k + 1 == L - 1) u[k] = W[L - 1].expand(m, -1);
+            else
+            {
+                u[k] = Buffer("u", k, m, Out(k));
+                MatMul.AddProductInPlace(u[k], delta[k + 1], W[k + 1], beta: 0);
+            }
+            delta[k] = Buffer("delta", k, m, Out(k));
+            delta[k].copy_(u[k]).mul_(s[k]);
         }
         // R_k = W_k − D_kᵀ a_k with D_k = c ⊙ δ_k; the loss Σ‖R_k‖²; Ŝ_k = −2w R_k.
-        Tensor loss = torch.zeros(Array.Empty<long>(), dtype: X.dtype, device: X.device);
+        Tensor loss = torch.zeros(Array.Empty<long>(), dtype: dtype, device: device);
         var D = new Tensor[L];
         var Shat = new Tensor[L];
         for (int k = 0; k < L; k++)
         {
-            D[k] = delta[k] * cc;
-            var R = MatMul.AddProduct(W[k], D[k].t(), a[k], beta: 1, alpha: -1);
-            loss = loss + R.square().sum();
-            Shat[k] = R.mul_(-2 * weight);
+            D[k] = Buffer("D", k, m, Out(k));
+            D[k].copy_(delta[k]).mul_(cc);
+            var R = Buffer("R", k, Out(k), In(k));
+            R.copy_(W[k]);
+            MatMul.AddProductInPlace(R, D[k].t(), a[k], beta: 1, alpha: -1);
+            var squares = Buffer("Rsq", k, Out(k), In(k));
+            squares.copy_(R).pow_(2); // R.square() is pow(2)
+            loss = loss + squares.sum();
+            R.mul_(-2 * weight);
+            Shat[k] = R;
         }
         // ∂L/∂δ_k (direct part c ⊙ a_k Ŝ_kᵀ) and ∂L/∂c.
-        var gC = torch.zeros(m, dtype: X.dtype, device: X.device);
+        var gC = Buffer("gC", 0, m);
+        gC.fill_(0);
         var gDelta = new Tensor[L];
         for (int k = 0; k < L; k++)
         {
-            var gD = MatMul.Product(a[k], Shat[k].t());
-            gC.add_((gD * delta[k]).sum(1));
-            gDelta[k] = gD.mul_(cc);
+            var gD = Buffer("gD", k, m, Out(k));
+            MatMul.AddProductInPlace(gD, a[k], Shat[k].t(), beta: 0);
+            // δ_k is not needed after this, so δ_k ⊙ ∂L/∂D_k overwrites it (the same products as ∂L/∂D_k ⊙ δ_k).
+            gC.add_(delta[k].mul_(gD).sum(1));
+            gD.mul_(cc);
+            gDelta[k] = gD;
         }
         // Through δ_k = u_k ⊙ s_k, k ascending: ∂L/∂δ_{k+1} += (∂L/∂δ_k ⊙ s_k) W_{k+1}ᵀ; ∂L/∂h_k = (∂L/∂δ_k ⊙ u_k) ⊙ α s_k (1 − s_k).
         var gH = new Tensor[L - 1];
         for (int k = 0; k < L - 1; k++)
         {
-            if (k + 1 < L - 1) MatMul.AddProductInPlace(gDelta[k + 1], gDelta[k] * s[k], W[k + 1].t());
+            var t = Buffer("t", k, m, Out(k));
+            if (k + 1 < L - 1)
+            {
+                t.copy_(gDelta[k]).mul_(s[k]);
+                MatMul.AddProductInPlace(gDelta[k + 1], t, W[k + 1].t());
+            }
             // δ_{L−1} = 1 is a constant: nothing flows further.
-            var ds = s[k] - s[k].square();
-            gH[k] = gDelta[k].mul_(u[k]).mul_(ds).mul_(alpha);
+            // s − s² formed as (−s²) + s: IEEE subtraction is that addition, so the same bits (and +0 where s² = s).
+            t.copy_(s[k]).pow_(2).neg_().add_(s[k]);
+            gDelta[k].mul_(u[k]).mul_(t).mul_(alpha);
+            gH[k] = gDelta[k];
         }
         // ∂L/∂a_k = D_k Ŝ_k (+ ∂L/∂h_k W_k), k descending; ∂L/∂h_{k−1} += ∂L/∂a_k ⊙ s_{k−1}.
-        Tensor gA = MatMul.Product(D[L - 1], Shat[L - 1]);
+        Tensor gA = Buffer("gA", L - 1, m, In(L - 1));
+        MatMul.AddProductInPlace(gA, D[L - 1], Shat[L - 1], beta: 0);
         for (int k = L - 1; k >= 0; k--)
         {
             if (k < L - 1) MatMul.AddProductInPlace(gA, gH[k], W[k]);
             if (k == 0) break;
             gH[k - 1].addcmul_(gA, s[k - 1], value: 1);
-            gA = MatMul.Product(D[k - 1], Shat[k - 1]);
+            gA = Buffer("gA", k - 1, m, In(k - 1));
+            MatMul.AddProductInPlace(gA, D[k - 1], Shat[k - 1], beta: 0);
         }
         return (loss, gA, gC);
     }

@@ -5,7 +5,7 @@ namespace NoPrior.Attack;
 /// <summary>
 /// The prior term L_prior of the attack: a penalty on candidates that leave a plausible range. The paper studies the
 /// attack with this term removed (<see cref="None"/>). Each prior gives its value as a differentiable tensor
-/// (<see cref="Penalty"/>, for autograd) and its value with ∂L_prior/∂X (<see cref="ValueAndGradient"/>, for the
+/// (<see cref="Penalty"/>, for autograd) and its value with ∂L_prior/∂X (<see cref="ValueAndGradient(Tensor)"/>, for the
 /// hand-derived attack step).
 /// </summary>
 public abstract record CandidatePrior
@@ -25,6 +25,12 @@ public abstract record CandidatePrior
         var dX = g is null ? torch.zeros_like(X) : g.detach();
         return (value.detach().MoveToOuterDisposeScope(), dX.MoveToOuterDisposeScope());
     }
+
+    /// <summary><see cref="ValueAndGradient(Tensor)"/> for the attack step (<see cref="AttackGradient.ValueAndGradient"/>):
+    /// X detached, called inside the caller's dispose scope. The box priors write their [m, d] intermediates and the
+    /// gradient into <paramref name="workspace"/>'s tensors (new ones in the caller's scope when it is null), so the
+    /// returned gradient may be the workspace's; this default returns new tensors.</summary>
+    internal virtual (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X, TensorWorkspace? workspace) => ValueAndGradient(X);
 
     /// <summary>No prior: L_prior = 0 (the paper's setting).</summary>
     public static CandidatePrior None { get; } = new NoCandidatePrior();
@@ -50,12 +56,30 @@ public abstract record CandidatePrior
     private protected static Tensor BoxPenalty(Tensor above, Tensor below)
         => nn.functional.relu(above).square().sum() + nn.functional.relu(below).square().sum();
 
-    /// <summary>The same value and its gradient 2(relu(x − hi) − relu(lo − x)); clips the excesses in place.</summary>
-    private protected static (Tensor Value, Tensor Grad) BoxValueAndGradient(Tensor above, Tensor below)
+    /// <summary>The same value and its gradient 2(relu(x − hi) − relu(lo − x)) from the excesses, which it overwrites
+    /// (clipped, then squared in place); the gradient goes to <paramref name="workspace"/>'s tensor "prior.grad" (a new
+    /// tensor without a workspace).</summary>
+    private protected static (Tensor Value, Tensor Grad) BoxValueAndGradient(Tensor above, Tensor below, TensorWorkspace? workspace)
     {
         above.relu_();
         below.relu_();
-        return (above.square().sum() + below.square().sum(), (above - below).mul_(2));
+        var grad = TensorWorkspace.Get(workspace, "prior.grad", 0, above.dtype, above.device, above.shape);
+        grad.copy_(above).sub_(below).mul_(2);
+        // The excesses are not needed after the gradient: squared in place (square() is pow(2)).
+        var value = above.pow_(2).sum() + below.pow_(2).sum();
+        return (value, grad);
+    }
+
+    /// <summary>The workspace's [m, d] tensor for an excess (a new one without a workspace).</summary>
+    private protected static Tensor Excess(TensorWorkspace? workspace, string name, Tensor X)
+        => TensorWorkspace.Get(workspace, name, 0, X.dtype, X.device, X.shape);
+
+    /// <summary>The public <see cref="ValueAndGradient(Tensor)"/> of the box priors: new tensors, no workspace.</summary>
+    private protected (Tensor Value, Tensor Grad) ValueAndGradientWithoutWorkspace(Tensor X)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (value, grad) = ValueAndGradient(X.detach(), null);
+        return (value.MoveToOuterDisposeScope(), grad.MoveToOuterDisposeScope());
     }
 }
 
@@ -82,11 +106,15 @@ public sealed record BoxPrior : CandidatePrior
         return BoxPenalty(X - Bound, -Bound - X).MoveToOuterDisposeScope();
     }
 
-    public override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X)
+    public override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X) => ValueAndGradientWithoutWorkspace(X);
+
+    internal override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X, TensorWorkspace? workspace)
     {
-        using var scope = torch.NewDisposeScope();
-        var (value, grad) = BoxValueAndGradient(X.detach() - Bound, -Bound - X.detach());
-        return (value.MoveToOuterDisposeScope(), grad.MoveToOuterDisposeScope());
+        var above = Excess(workspace, "prior.above", X);
+        above.copy_(X).sub_(Bound);              // X − b
+        var below = Excess(workspace, "prior.below", X);
+        below.copy_(X).neg_().add_(-Bound);      // −b − X, which TorchSharp forms as (−X) + (−b)
+        return BoxValueAndGradient(above, below, workspace);
     }
 }
 
@@ -114,12 +142,16 @@ public sealed record PixelBoxPrior : CandidatePrior
         return BoxPenalty(X - hi, lo - X).MoveToOuterDisposeScope();
     }
 
-    public override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X)
+    public override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X) => ValueAndGradientWithoutWorkspace(X);
+
+    internal override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X, TensorWorkspace? workspace)
     {
-        using var scope = torch.NewDisposeScope();
         var (lo, hi) = Bounds(X);
-        var (value, grad) = BoxValueAndGradient(X.detach() - hi, lo - X.detach());
-        return (value.MoveToOuterDisposeScope(), grad.MoveToOuterDisposeScope());
+        var above = Excess(workspace, "prior.above", X);
+        above.copy_(X).sub_(hi);                 // X − hi
+        var below = Excess(workspace, "prior.below", X);
+        below.copy_(lo.expand(X.shape)).sub_(X); // lo − X
+        return BoxValueAndGradient(above, below, workspace);
     }
 
     (Tensor Lo, Tensor Hi) Bounds(Tensor X)

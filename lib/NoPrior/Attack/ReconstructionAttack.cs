@@ -89,6 +89,9 @@ public static class ReconstructionAttack
         }
 
         bool fast = obj.Path == StationarityPath.ClosedForm;
+        // The hand-derived step's large intermediates and gradients, allocated at the first step and overwritten by
+        // every later one (no page faults for fresh memory each step; see TensorWorkspace).
+        using var workspace = fast ? new TensorWorkspace() : null;
         using var threads = Parallelism.ForStep(AttackGradient.FlopsPerStep(net.Widths, m), kernelProducts: fast && MatMul.RunsInKernel(net.Device, net.DType));
         using var sink = settings.ProgressTitle is { } title ? Progress.Start(title, settings.Steps) : null;
         var clock = Stopwatch.StartNew();
@@ -98,8 +101,9 @@ public static class ReconstructionAttack
             Interrupt.ThrowIfRequested(settings.ProgressTitle ?? "reconstruction attack", t);
             using var scope = torch.NewDisposeScope();
             // The closed-form path takes its gradient from the hand-derived backward sweep (AttackGradient): the same
-            // numbers as autograd through Terms to rounding, without building an autograd graph.
-            using var fused = fast ? obj.ValueAndGradient(net, X, y, lam) : null;
+            // numbers as autograd through Terms to rounding, without building an autograd graph. Its gradients are the
+            // workspace's tensors, used by state.Step before the next call overwrites them.
+            using var fused = fast ? obj.ValueAndGradient(net, X, y, lam, workspace) : null;
             using var terms = fused is null ? obj.Terms(net, X, y, lam) : null;
             var current = fused?.Terms ?? terms!;
             // One read-back per step: needed for history, stopping and progress; on the CPU it costs microseconds.

@@ -13,6 +13,13 @@ public abstract record Activation
     /// <summary>σ'(h) as it enters ∇_θΦ.</summary>
     public abstract Tensor Derivative(Tensor h);
 
+    /// <summary><see cref="Value"/> written into <paramref name="into"/> (shaped like h), for sweeps without autograd
+    /// into a <see cref="TensorWorkspace"/>; the same values bit for bit. This default computes it out of place and copies.</summary>
+    internal virtual void ValueInto(Tensor h, Tensor into) { using var v = Value(h); into.copy_(v); }
+
+    /// <summary><see cref="Derivative"/> written into <paramref name="into"/>, as <see cref="ValueInto"/>.</summary>
+    internal virtual void DerivativeInto(Tensor h, Tensor into) { using var v = Derivative(h); into.copy_(v); }
+
     /// <summary>σ(z) = max(z, 0), σ'(z) = 1[z &gt; 0].</summary>
     public static Activation Relu { get; } = new ReluActivation();
     /// <summary>The attack's modified ReLU with slope parameter α (Haim et al. 2022).</summary>
@@ -24,6 +31,9 @@ public sealed record ReluActivation : Activation
 {
     public override Tensor Value(Tensor h) => nn.functional.relu(h);
     public override Tensor Derivative(Tensor h) => h.gt(0).to(h.dtype);
+    internal override void ValueInto(Tensor h, Tensor into) => into.copy_(h).relu_();
+    // gt_ on a float tensor stores the comparison as 1 or 0 in its own dtype, as gt(0).to(dtype) does.
+    internal override void DerivativeInto(Tensor h, Tensor into) => into.copy_(h).gt_(0);
 }
 
 /// <summary>
@@ -46,4 +56,5 @@ public sealed record ModifiedRelu(double Alpha) : Activation
         return gap + s;
     }
     public override Tensor Derivative(Tensor h) => (h * Alpha).sigmoid();
+    internal override void DerivativeInto(Tensor h, Tensor into) => into.copy_(h).mul_(Alpha).sigmoid_();
 }

@@ -89,13 +89,16 @@ public static class GradientDescent
         using var progress = NoPrior.Progress.Start(settings.Title, settings.Steps);
         // Forward + backward sweep ≈ 6 n P floating-point operations per step.
         using var threads = Parallelism.ForStep(6.0 * n * init.ParameterCount, kernelProducts: MatMul.RunsInKernel(init.Device, init.DType));
+        // The sweep's [n, width] tensors and the gradient sums, allocated at the first step and overwritten by every later
+        // one instead of allocated afresh (see TensorWorkspace).
+        using var workspace = new TensorWorkspace();
         try
         {
             for (; ; step++)
             {
                 Interrupt.ThrowIfRequested(settings.Title, step);
                 using var scope = torch.NewDisposeScope();
-                using var g = ParameterGradients.Compute(init, X, weights);
+                using var g = ParameterGradients.Compute(init, X, weights, workspace: workspace);
                 var q = y * g.Output;
                 var (loss, dLoss) = LossAndDerivative(q, settings.Loss);
                 double meanLoss = loss.mean().ToDouble();
@@ -107,7 +110,7 @@ public static class GradientDescent
                     log.Add(step, meanLoss, q, weights, init.Depth);
                 progress.Report(step, $"loss {meanLoss:E3}");
                 if (last) break;
-                var grads = g.WeightedSum(dLoss * y / n);
+                var grads = g.WeightedSum(dLoss * y / n, workspace);
                 // In place: θ ← θ − η∇. The weights are this loop's own copies (checkpoints clone them), and updating in
                 // place allocates no new weight-sized tensor per step (fresh allocations each step made glibc's heap grow).
                 for (int k = 0; k < weights.Length; k++) weights[k].add_(grads[k], alpha: -settings.LearningRate);

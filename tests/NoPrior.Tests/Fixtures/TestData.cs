@@ -11,6 +11,16 @@ static class TestData
     /// <summary>The basis-vector instance of docs/theory.md §3: x_i = e_i, y_i, network w_j = x_j, v_j = y_j. Exactly KKT with λ_i = 1 and every margin 1.</summary>
     public static (HomogeneousMlp Net, LabelledSet Set) OneNeuronPerPoint(int n, int d, double[] labels) => NoPrior.Kkt.ExactInstances.BasisVectors(n, d, labels);
 
+    /// <summary>True when a and b have the same dtype, shape and bytes: equal values, and zeros of the same sign (the
+    /// bitwise comparison of the workspace tests).</summary>
+    public static bool Identical(Tensor a, Tensor b)
+    {
+        if (a.dtype != b.dtype || !a.shape.SequenceEqual(b.shape)) return false;
+        using var scope = torch.NewDisposeScope();
+        using var values = a.eq(b).all();
+        return values.ToBoolean() && a.detach().cpu().contiguous().bytes.SequenceEqual(b.detach().cpu().contiguous().bytes);
+    }
+
     public static double MaxAbs(Tensor t) => t.abs().max().ToDouble();
 
     /// <summary>‖a − b‖ / ‖b‖, the relative difference in norm (the absolute one where b = 0).</summary>
