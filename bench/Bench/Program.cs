@@ -1,7 +1,7 @@
 // The C# side of bench/run.sh: one measurement per process, one JSON line on stdout.
 //   bench attack SETTING PATH DTYPE THREADS STEPS   PATH: autograd | closedform | fused | run
 //   bench train  SETTING PATH DTYPE THREADS STEPS   PATH: closedform (GradientDescent.Train)
-//   bench matmul - PATH DTYPE THREADS REPS          2000×2000 matmul; PATH: - (libtorch's own) | kernel (NoPrior.LinearAlgebra.MatMul,
+//   bench matmul SIZE PATH DTYPE THREADS REPS       SIZE: - (2000×2000), N (N³) or Nt (N³ with B = Wᵀ); PATH: - (libtorch's own) | kernel (NoPrior.LinearAlgebra.MatMul,
 //                                                   whichever backend it chose on this machine) | avx2 | avx512 (MatMul pinned to that kernel)
 //   A PATH ending in "-libtorch" (e.g. fused-libtorch) runs with MatMul.Enabled = false: every product in libtorch;
 //   "-avx2" / "-avx512" (e.g. fused-avx2) pins MatMul to that kernel (MatMul.Pinned); otherwise MatMul measures and chooses.
@@ -37,7 +37,7 @@ torch.set_num_threads(threads);
 Parallelism.SingleThreadBelowFlops = 0;
 var dtype = dtypeName == "float32" ? ScalarType.Float32 : ScalarType.Float64;
 // Besides the named sizes, "WIDTHS,M,N" (e.g. "784-500-500-1,200,100") measures any size.
-var (widths, m, n) = setting == "-" ? (new[] { 1, 1 }, 1, 1)  // matmul: no network sizes
+var (widths, m, n) = kind == "matmul" ? (new[] { 1, 1 }, 1, 1)  // matmul: no network sizes
     : settingsBySize.TryGetValue(setting, out var named) ? named
     : setting.Split(',') is [var w, var mText, var nText]
         ? (w.Split('-').Select(int.Parse).ToArray(), int.Parse(mText), int.Parse(nText))
@@ -64,8 +64,15 @@ switch (kind)
 {
     case "matmul":
     {
-        using var a = torch.randn(2000, 2000, dtype: dtype);
-        using var b = torch.randn(2000, 2000, dtype: dtype);
+        // SETTING "-": 2000×2000 · 2000×2000; "N" an N³ product; "Nt" the same with B = Wᵀ of a row-major W (the
+        // layout of a layer's forward product and of MatMul's calibration, ProductCalibration.Side = 768).
+        bool transposed = setting.EndsWith('t');
+        int side = setting == "-" ? 2000 : int.TryParse(transposed ? setting[..^1] : setting, out var sz) && sz > 0 ? sz
+            : throw new ArgumentException($"matmul setting '{setting}': use -, N or Nt (e.g. 768t)");
+        using var a = torch.randn(side, side, dtype: dtype);
+        using var wm = torch.randn(side, side, dtype: dtype);
+        using var b = transposed ? wm.t() : wm.alias();
+        result["side"] = side; result["transposed"] = transposed;
         Func<Tensor> product = path == "kernel" ? () => MatMul.Product(a, b) : () => a.matmul(b);
         product().Dispose();
         for (int i = 0; i < steps; i++) { double c0 = CpuMs(); var t = Stopwatch.StartNew(); product().Dispose(); times.Add(t.Elapsed.TotalMilliseconds); cpu.Add(CpuMs() - c0); }
