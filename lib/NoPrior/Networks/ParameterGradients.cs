@@ -36,7 +36,9 @@ public sealed class ParameterGradients : IDisposable
     /// <param name="workspace">With one (for loops without autograd, e.g. <see cref="Training.GradientDescent.Train"/>), the
     /// layer inputs, signals and pre-activations are written in place into its tensors from the previous call (allocated
     /// at the first call, replaced when a shape, dtype or device changes) and stay the workspace's: valid until the next
-    /// call with it, not disposed with this object. The same numbers bit for bit as without one. Refused when X or a weight
+    /// call with it, not disposed with this object. The same numbers as without one to rounding: the products go into
+    /// existing tensors (libtorch's addmm_ with β = 0), which need not round like mm into new ones (bit for bit in
+    /// TrainingWorkspaceTests' case; notebook 06's trained networks moved in the 15th–16th digit). Refused when X or a weight
     /// requires grad under grad mode (autograd cannot differentiate through reused tensors).</param>
     public static ParameterGradients Compute(HomogeneousMlp net, Tensor X, IReadOnlyList<Tensor>? weights = null, Activation? activation = null,
         TensorWorkspace? workspace = null)
@@ -112,7 +114,8 @@ public sealed class ParameterGradients : IDisposable
     /// (δ_k ⊙ c)ᵀ a_k. With c_i = λ_i y_i this is the right-hand side of KKT condition 1.</summary>
     /// <param name="c">The coefficients c_i, [n].</param>
     /// <param name="workspace">With one, δ_k ⊙ c and the sums are written into its tensors (overwritten by the next call
-    /// with it, which the caller must not dispose); the same numbers bit for bit. For loops without autograd, such as
+    /// with it, which the caller must not dispose); the same numbers to rounding (see <see cref="Compute"/>). For loops
+    /// without autograd, such as
     /// <see cref="Training.GradientDescent.Train"/> with the workspace it gave <see cref="Compute"/>.</param>
     public Tensor[] WeightedSum(Tensor c, TensorWorkspace? workspace = null)
     {
