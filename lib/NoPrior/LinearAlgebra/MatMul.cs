@@ -56,6 +56,7 @@ public static class MatMul
     static readonly Dictionary<(ScalarType, int), ProductChoice> _choices = new();
     static string? _cacheFile;
     static bool _cacheFileSet;
+    static readonly IReadOnlyDictionary<ProductBackend, double> NoTimes = new Dictionary<ProductBackend, double>();
 
     /// <summary>A backend fixed by hand instead of measured (null: measure). Starts as NOPRIOR_MATMUL says (auto,
     /// libtorch, avx2, avx512). Setting a kernel this CPU cannot run throws, naming it.</summary>
@@ -106,7 +107,7 @@ public static class MatMul
     {
         if (dtype is not (ScalarType.Float64 or ScalarType.Float32))
             throw new ArgumentException($"Only float64 and float32 products have a choice of backend, not {dtype}.");
-        var none = new Dictionary<ProductBackend, double>();
+        var none = NoTimes;
         int threads = Threads ?? torch.get_num_threads();
         if (!Enabled) return new ProductChoice(dtype, ProductBackend.Libtorch, none, threads, "MatMul.Enabled = false");
         lock (Gate)
@@ -115,7 +116,7 @@ public static class MatMul
             if (_pinned is { } pin) return new ProductChoice(dtype, pin, none, threads, "pinned by MatMul.Pinned or NOPRIOR_MATMUL");
             if (Unavailable is { Length: > 0 } why) return new ProductChoice(dtype, ProductBackend.Libtorch, none, threads, why);
             if (_choices.TryGetValue((dtype, threads), out var known)) return known;
-            string? file = _cacheFileSet ? _cacheFile : ProductCalibration.DefaultCacheFile();
+            string? file = CacheFile;
             string key = ProductCalibration.Key(dtype, threads);
             var choice = file is null ? null : ProductCalibration.Read(file, key, dtype, threads);
             if (choice is null)
@@ -150,9 +151,9 @@ public static class MatMul
     public static Tensor Product(Tensor a, Tensor b)
     {
         var (m, k, n) = Check(a, b, null);
-        if (!UseKernel(a, b, null, m, k, n)) return a.mm(b);
+        if (KernelFor(a, b, null, m, k, n) is not { } kernel) return a.mm(b);
         var c = torch.empty(m, n, dtype: a.dtype, device: a.device);
-        Run(c, a, b, beta: 0, alpha: 1, m, k, n);
+        Run(kernel, c, a, b, beta: 0, alpha: 1, m, k, n);
         return c;
     }
 
@@ -160,9 +161,9 @@ public static class MatMul
     public static Tensor AddProduct(Tensor c, Tensor a, Tensor b, double beta = 1, double alpha = 1)
     {
         var (m, k, n) = Check(a, b, c);
-        if (!UseKernel(a, b, c, m, k, n)) return LibtorchAddmm(c, a, b, beta, alpha, inPlace: false);
+        if (KernelFor(a, b, c, m, k, n) is not { } kernel) return LibtorchAddmm(c, a, b, beta, alpha, inPlace: false);
         var result = torch.empty(m, n, dtype: c.dtype, device: c.device).copy_(c);
-        Run(result, a, b, beta, alpha, m, k, n);
+        Run(kernel, result, a, b, beta, alpha, m, k, n);
         return result;
     }
 
@@ -174,14 +175,15 @@ public static class MatMul
         // (measured: wrong by ~1e4 on a 300×300 c ← c + c·b, on a CPU without AVX-512 where this path runs) may update it
         // in place while reading it. The product goes to a new tensor first.
         bool aliased = Overlaps(c, a) || Overlaps(c, b);
-        if (!UseKernel(a, b, c, m, k, n) && !aliased) return LibtorchAddmm(c, a, b, beta, alpha, inPlace: true);
-        if (aliased || c.stride(1) != 1 || c.stride(0) < n)
+        var kernel = KernelFor(a, b, c, m, k, n);
+        if (kernel is null && !aliased) return LibtorchAddmm(c, a, b, beta, alpha, inPlace: true);
+        if (kernel is null || aliased || c.stride(1) != 1 || c.stride(0) < n)
         {
             // Aliased, or c's rows are not unit-stride: the product out of place (kernel or libtorch), the update in libtorch.
             using var product = Product(a, b);
             return Accumulate(c, product, beta, alpha, inPlace: true);
         }
-        Run(c, a, b, beta, alpha, m, k, n);
+        Run(kernel.Value, c, a, b, beta, alpha, m, k, n);
         return c;
     }
 
@@ -223,16 +225,19 @@ public static class MatMul
         return (a.shape[0], a.shape[1], b.shape[1]);
     }
 
-    static bool UseKernel(Tensor a, Tensor b, Tensor? c, long m, long k, long n)
+    /// <summary>The kernel this product runs in, or null for libtorch.</summary>
+    static ProductBackend? KernelFor(Tensor a, Tensor b, Tensor? c, long m, long k, long n)
     {
-        if ((double)m * n * k < MinMultiplyAdds) return false;
+        if ((double)m * n * k < MinMultiplyAdds) return null;
         // Matrix-vector-like products (a side below 16) are memory-bound; the 8 × 24 tiles would mostly be padding.
-        if (m < MinSide || n < MinSide) return false;
-        if (m > int.MaxValue || n > int.MaxValue || k > int.MaxValue) return false;
+        if (m < MinSide || n < MinSide) return null;
+        if (m > int.MaxValue || n > int.MaxValue || k > int.MaxValue) return null;
         // The kernel records no autograd history: products that autograd must see stay in libtorch.
-        if (torch.is_grad_enabled() && (a.requires_grad || b.requires_grad || (c?.requires_grad ?? false))) return false;
+        if (torch.is_grad_enabled() && (a.requires_grad || b.requires_grad || (c?.requires_grad ?? false))) return null;
+        if (!Enabled || a.device.type != DeviceType.CPU || a.dtype is not (ScalarType.Float64 or ScalarType.Float32)) return null;
         // Last, so that small products never start a calibration.
-        return RunsInKernel(a.device, a.dtype);
+        var chosen = Choice(a.dtype).Choice;
+        return chosen == ProductBackend.Libtorch ? null : chosen;
     }
 
     /// <summary>Whether the memory spans of two CPU matrices intersect (conservatively: their address ranges).</summary>
@@ -249,10 +254,10 @@ public static class MatMul
         return xs < ye && ys < xe;
     }
 
-    static void Run(Tensor c, Tensor a, Tensor b, double beta, double alpha, long m, long k, long n)
+    static void Run(ProductBackend kernel, Tensor c, Tensor a, Tensor b, double beta, double alpha, long m, long k, long n)
     {
         int threads = (double)m * n * k < SingleThreadBelow ? 1 : Threads ?? torch.get_num_threads();
-        Gemm(Choice(a.dtype).Choice, c, a, b, beta, alpha, m, k, n, threads);
+        Gemm(kernel, c, a, b, beta, alpha, m, k, n, threads);
     }
 
     /// <summary>c ← a·b in <paramref name="backend"/> (the calibration's candidates; shapes already checked).</summary>
