@@ -15,7 +15,6 @@ def flops(kind, setting):
 
 
 KERNEL_NAMES = {"Avx2Kernel": "AVX2 kernel", "Avx512Kernel": "AVX-512 kernel", "Libtorch": "libtorch"}
-MATMUL_PATH = {"Avx2Kernel": "avx2", "Avx512Kernel": "avx512", "Libtorch": "-"}
 
 
 def matmul_path(kind, path):
@@ -70,7 +69,8 @@ def main(path):
         for p, label in (("-", "libtorch"), ("kernel", "MatMul's choice"), ("avx2", "AVX2 kernel"), ("avx512", "AVX-512 kernel")):
             if ("matmul", "-", "torchsharp", p, dt) in groups:
                 mm[f"{label} {dt}"] = med(("matmul", "-", "torchsharp", p, dt), 0)
-    chosen = {dt: next((backends[k][0] for k in groups if k[0] == "matmul" and k[3] == "kernel" and k[4] == dt), None)
+    # MatMul's choice per dtype and why, as the "matmul - kernel" process reported them.
+    chosen = {dt: next((backends[k] for k in groups if k[0] == "matmul" and k[3] == "kernel" and k[4] == dt), None)
               for dt in ("float64", "float32")}
     rate_of = {("Libtorch", dt): mm.get(f"libtorch {dt}") for dt in ("float64", "float32")}
     rate_of.update({(b, dt): mm.get(f"{KERNEL_NAMES[b]} {dt}") for b in ("Avx2Kernel", "Avx512Kernel") for dt in ("float64", "float32")})
@@ -86,9 +86,9 @@ def main(path):
     print("matmul 2000×2000 (median wall; libtorch = TorchSharp's oneMKL; MatMul's choice = the backend "
           "NoPrior.LinearAlgebra.MatMul measured fastest on this machine; the kernels pinned): "
           + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
-    for dt, b in chosen.items():
-        if b:
-            why = next(backends[k][1] for k in groups if k[0] == "matmul" and k[3] == "kernel" and k[4] == dt)
+    for dt, choice in chosen.items():
+        if choice:
+            b, why = choice
             print(f"MatMul's choice, {dt}: {KERNEL_NAMES.get(b, b)} — {why}")
     print()
     print("| step | setting (sizes) | implementation | ms/step (wall, median) | best ms/step | CPU ms/step | ratio to PyTorch | GFLOP/s | % of own matmul rate | peak RSS MB | processes |")
