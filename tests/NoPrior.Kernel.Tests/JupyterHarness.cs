@@ -42,7 +42,8 @@ static class JupyterHarness
     }
 
     /// <summary>Starts a command inside build/jupyter.sh's environment (or plainly); the caller must kill it.</summary>
-    public static Process Start(string file, IEnumerable<string> args, string workingDirectory, bool withJupyterEnv = true, StringBuilder? stdout = null, StringBuilder? stderr = null)
+    public static Process Start(string file, IEnumerable<string> args, string workingDirectory, bool withJupyterEnv = true, StringBuilder? stdout = null, StringBuilder? stderr = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(withJupyterEnv ? Path.Combine(Root, "build", "jupyter.sh") : file)
         {
@@ -58,6 +59,7 @@ static class JupyterHarness
         // Debian's Python modules live under /usr/bin/python3; a pyenv/venv python first on PATH must not shadow them.
         psi.Environment["PATH"] = "/usr/bin:/bin:" + Environment.GetEnvironmentVariable("PATH");
         psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = new Process { StartInfo = psi };
         var (o, e) = (stdout ?? new StringBuilder(), stderr ?? new StringBuilder());
         p.OutputDataReceived += (_, d) => { if (d.Data is not null) lock (o) o.AppendLine(d.Data); };
@@ -70,12 +72,24 @@ static class JupyterHarness
     }
 
     /// <summary>Runs a command to completion, killing its whole process tree (kernels included) at the time limit.</summary>
-    public static ChildResult Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout, bool withJupyterEnv = true)
+    public static ChildResult Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout, bool withJupyterEnv = true) =>
+        Run(file, args, workingDirectory, timeout, CancellationToken.None, withJupyterEnv);
+
+    /// <summary>As above, and killed as well when <paramref name="cancel"/> fires (then throws <see cref="OperationCanceledException"/>).</summary>
+    public static ChildResult Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout, CancellationToken cancel,
+        bool withJupyterEnv = true, IReadOnlyDictionary<string, string>? environment = null)
     {
         var (o, e) = (new StringBuilder(), new StringBuilder());
         var clock = Stopwatch.StartNew();
-        using var p = Start(file, args, workingDirectory, withJupyterEnv, o, e);
-        if (!p.WaitForExit(timeout))
+        using var p = Start(file, args, workingDirectory, withJupyterEnv, o, e, environment);
+        bool exited;
+        try { exited = p.WaitForExitAsync(cancel).Wait(timeout); }
+        catch (AggregateException x) when (x.InnerException is OperationCanceledException)
+        {
+            Kill(p);
+            throw new OperationCanceledException($"{file} was cancelled", cancel);
+        }
+        if (!exited)
         {
             Kill(p);
             lock (e) e.AppendLine($"[harness] killed after the time limit of {timeout.TotalSeconds:F0} s");

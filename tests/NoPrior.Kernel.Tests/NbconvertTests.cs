@@ -1,16 +1,23 @@
+using NoPrior.TestSupport;
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace NoPrior.Kernel.Tests;
 
-/// <summary><c>jupyter nbconvert --to notebook --execute</c> with the .net-csharp kernel: the fixture and every notebook of the workbook.</summary>
-public sealed class NbconvertTests(ITestOutputHelper output)
+/// <summary><c>jupyter nbconvert --to notebook --execute</c> with the .net-csharp kernel: the fixture and every notebook
+/// of the workbook. The notebooks execute in the background, one per core (<see cref="NbconvertRuns"/>); each case
+/// waits for its own.</summary>
+public sealed class NbconvertTests(ITestOutputHelper output, NbconvertRuns runs) : IClassFixture<NbconvertRuns>
 {
-    static ChildResult Execute(string notebook, string outDir, TimeSpan timeout) =>
+    /// <summary>Executes <paramref name="notebook"/> into <paramref name="outDir"/>, with the notebook's own output
+    /// (results JSON, figures, saved tensors) under <paramref name="outDir"/> too (WORKBOOK_OUTPUT), never in the
+    /// repository's out/ folder where a user's <c>./workbook run</c> writes.</summary>
+    internal static ChildResult Execute(string notebook, string outDir, TimeSpan timeout, CancellationToken cancel = default) =>
         JupyterHarness.Run("jupyter", ["nbconvert", "--to", "notebook", "--execute", $"--ExecutePreprocessor.timeout={(int)timeout.TotalSeconds}",
             "--ExecutePreprocessor.kernel_name=.net-csharp", "--output-dir", outDir, notebook],
-            Path.GetDirectoryName(notebook)!, timeout + TimeSpan.FromMinutes(1));
+            Path.GetDirectoryName(notebook)!, timeout + TimeSpan.FromMinutes(1), cancel,
+            environment: new Dictionary<string, string> { ["WORKBOOK_OUTPUT"] = Path.Combine(outDir, "out") });
 
     static List<JsonObject> Outputs(JsonNode nb, int codeCell) =>
         nb["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").ElementAt(codeCell)!["outputs"]!.AsArray().Select(o => o!.AsObject()).ToList();
@@ -41,27 +48,45 @@ public sealed class NbconvertTests(ITestOutputHelper output)
     }
 
     /// <summary>The workbook's notebooks, as theory rows.</summary>
-    public static IEnumerable<object[]> Notebooks()
-    {
-        var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
-        return Directory.Exists(dir)
-            ? Directory.EnumerateFiles(dir, "*.ipynb").Select(Path.GetFileName).Order(StringComparer.Ordinal).Select(f => new object[] { f! })
-            : [];
-    }
+    public static IEnumerable<object[]> Notebooks() => NbconvertRuns.Names.Select(f => new object[] { f });
 
     [NotebookTheory]
     [MemberData(nameof(Notebooks))]
-    public void Workbook_notebook_executes_in_jupyter(string notebook)
+    public async Task Workbook_notebook_executes_in_jupyter(string notebook)
     {
-        JupyterHarness.RequireDebianTool("/usr/bin/jupyter-nbconvert", "jupyter-nbconvert");
-        string outDir = JupyterHarness.OutputDirectory("nbconvert-" + Path.GetFileNameWithoutExtension(notebook));
-        var r = Execute(Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), outDir, TimeSpan.FromMinutes(20));
+        var (r, outDir) = await runs.Executions.Get(notebook);
         output.WriteLine(r.All);
         Assert.True(r.ExitCode == 0, r.All);
         var nb = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, notebook)))!;
         var codeCells = nb["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").ToList();
         Assert.All(codeCells, c => Assert.DoesNotContain(c!["outputs"]!.AsArray(), o => o!["output_type"]!.GetValue<string>() == "error"));
     }
+}
+
+/// <summary>Every workbook notebook through <c>jupyter nbconvert --execute</c>, each into its own folder under the test
+/// output (kept for inspection), started in the background as <see cref="NbconvertTests"/> asks for them.</summary>
+public sealed class NbconvertRuns : IDisposable
+{
+    /// <summary>The committed notebooks' file names, in order.</summary>
+    public static IReadOnlyList<string> Names
+    {
+        get
+        {
+            var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
+            return Directory.Exists(dir)
+                ? Directory.EnumerateFiles(dir, "*.ipynb").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToList()
+                : [];
+        }
+    }
+
+    internal BackgroundExecutions<(ChildResult Result, string OutDir)> Executions { get; } = new(Names, (notebook, cancel) =>
+    {
+        JupyterHarness.RequireDebianTool("/usr/bin/jupyter-nbconvert", "jupyter-nbconvert");
+        string outDir = JupyterHarness.OutputDirectory("nbconvert-" + Path.GetFileNameWithoutExtension(notebook));
+        return (NbconvertTests.Execute(Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), outDir, TimeSpan.FromMinutes(20), cancel), outDir);
+    }, BackgroundExecutions<(ChildResult, string)>.DefaultSlots);
+
+    public void Dispose() => Executions.Dispose();
 }
 
 /// <summary>A theory that yields no case when its data is empty (xunit 2 would report "No data found"): the workbook
@@ -73,5 +98,5 @@ public sealed class NotebookTheoryAttribute : TheoryAttribute;
 public sealed class NotebookTheoryDiscoverer(IMessageSink diagnosticMessageSink) : TheoryDiscoverer(diagnosticMessageSink)
 {
     public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
-        NbconvertTests.Notebooks().Any() ? base.Discover(discoveryOptions, testMethod, theoryAttribute) : [];
+        NbconvertRuns.Names.Count > 0 ? base.Discover(discoveryOptions, testMethod, theoryAttribute) : [];
 }

@@ -1,19 +1,15 @@
+using NoPrior.TestSupport;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace NoPrior.Notebooks.Tests;
 
-/// <summary>Every committed notebook under <c>notebooks/</c> runs to the end through the runner (one case each).</summary>
-public sealed class NotebookRunTests
+/// <summary>Every committed notebook under <c>notebooks/</c> runs to the end through the runner (one case each). The
+/// notebooks execute in the background, one per core (<see cref="NotebookRuns"/>); each case waits for its own.</summary>
+public sealed class NotebookRunTests(NotebookRuns runs) : IClassFixture<NotebookRuns>
 {
     /// <summary>The notebooks, as theory rows (file names relative to notebooks/).</summary>
-    public static IEnumerable<object[]> Notebooks()
-    {
-        var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
-        return Directory.Exists(dir)
-            ? Directory.EnumerateFiles(dir, "*.ipynb").Select(Path.GetFileName).Order(StringComparer.Ordinal).Select(f => new object[] { f! })
-            : [];
-    }
+    public static IEnumerable<object[]> Notebooks() => NotebookRuns.Names.Select(f => new object[] { f });
 
     [Fact]
     public void The_notebooks_folder_exists() =>
@@ -21,16 +17,56 @@ public sealed class NotebookRunTests
 
     [NotebookTheory]
     [MemberData(nameof(Notebooks))]
-    public void Notebook_runs_to_the_end(string notebook)
+    public async Task Notebook_runs_to_the_end(string notebook)
     {
-        var outDir = Directory.CreateTempSubdirectory("noprior-nb-").FullName;
+        var (run, outDir) = await runs.Executions.Get(notebook);
         try
         {
-            var run = RunnerHarness.Workbook("run", Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), "--out", outDir);
             Assert.True(run.ExitCode == 0, run.All);
             RunnerHarness.AssertValidNotebook(Path.Combine(outDir, "notebooks", notebook));
         }
         finally { Directory.Delete(outDir, recursive: true); }
+    }
+}
+
+/// <summary>Runs of every notebook through <c>workbook run</c>, each into its own temporary output folder, started in
+/// the background as <see cref="NotebookRunTests"/> asks for them.</summary>
+public sealed class NotebookRuns : IDisposable
+{
+    /// <summary>The committed notebooks' file names, in order.</summary>
+    public static IReadOnlyList<string> Names
+    {
+        get
+        {
+            var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
+            return Directory.Exists(dir)
+                ? Directory.EnumerateFiles(dir, "*.ipynb").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToList()
+                : [];
+        }
+    }
+
+    internal BackgroundExecutions<(RunnerHarness.Run Run, string OutDir)> Executions { get; } = new(Names, (notebook, cancel) =>
+    {
+        var outDir = Directory.CreateTempSubdirectory("noprior-nb-").FullName;
+        try
+        {
+            return (RunnerHarness.Workbook(null, TimeSpan.FromMinutes(20), cancel,
+                "run", Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), "--out", outDir), outDir);
+        }
+        catch
+        {
+            Directory.Delete(outDir, recursive: true);
+            throw;
+        }
+    }, BackgroundExecutions<(RunnerHarness.Run, string)>.DefaultSlots);
+
+    public void Dispose()
+    {
+        Executions.Dispose();
+        // Runs a filtered test session never asked for: their folders, which no case deleted.
+        foreach (var name in Names)
+            if (Executions.Peek(name) is { IsCompletedSuccessfully: true } t && Directory.Exists(t.Result.OutDir))
+                Directory.Delete(t.Result.OutDir, recursive: true);
     }
 }
 
@@ -43,5 +79,5 @@ public sealed class NotebookTheoryAttribute : TheoryAttribute;
 public sealed class NotebookTheoryDiscoverer(IMessageSink diagnosticMessageSink) : TheoryDiscoverer(diagnosticMessageSink)
 {
     public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
-        NotebookRunTests.Notebooks().Any() ? base.Discover(discoveryOptions, testMethod, theoryAttribute) : [];
+        NotebookRuns.Names.Count > 0 ? base.Discover(discoveryOptions, testMethod, theoryAttribute) : [];
 }

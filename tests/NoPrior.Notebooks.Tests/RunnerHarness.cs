@@ -28,7 +28,11 @@ static class RunnerHarness
     public static Run Workbook(params string[] args) => Workbook(null, args);
 
     /// <summary>The runner with extra environment variables (e.g. SLURM_CONF).</summary>
-    public static Run Workbook(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Run Workbook(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Workbook(environment, TimeSpan.FromMinutes(10), CancellationToken.None, args);
+
+    /// <summary>The runner with a time limit, killed (with its notebook processes) when <paramref name="cancel"/> fires.</summary>
+    public static Run Workbook(IReadOnlyDictionary<string, string>? environment, TimeSpan limit, CancellationToken cancel, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
@@ -37,7 +41,14 @@ static class RunnerHarness
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); Assert.Fail($"workbook {string.Join(' ', args)} did not finish in 10 minutes"); }
+        bool exited;
+        try { exited = p.WaitForExitAsync(cancel).Wait(limit); }
+        catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new OperationCanceledException($"workbook {string.Join(' ', args)} was cancelled", cancel);
+        }
+        if (!exited) { p.Kill(true); Assert.Fail($"workbook {string.Join(' ', args)} did not finish in {limit.TotalMinutes:F0} minutes"); }
         p.WaitForExit();
         return new Run(p.ExitCode, stdout.Result, stderr.Result);
     }

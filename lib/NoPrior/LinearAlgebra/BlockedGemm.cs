@@ -9,7 +9,7 @@ namespace NoPrior.LinearAlgebra;
 internal enum StoreMode { Overwrite, Add, Scale }
 
 /// <summary>A register-blocked micro-kernel: C[MR × NR] (⊕) Σ_p a[p·MR + i]·b[p·NR + j] over a packed A sliver and a
-/// packed B sliver (see <see cref="BlockedGemm"/>). Implemented by empty structs, so every use is specialised and inlined.</summary>
+/// packed B sliver (see <see cref="BlockedGemm{TKernel}"/>). Implemented by empty structs, so every use is specialised and inlined.</summary>
 internal unsafe interface IMicroKernel
 {
     /// <summary>Whether this CPU and runtime can run it.</summary>

@@ -1,0 +1,120 @@
+namespace NoPrior.TestSupport;
+
+/// <summary>
+/// Runs a fixed, ordered list of long jobs (the workbook's notebooks, each in its own child process) up to
+/// <c>slots</c> at a time in the background, so that the test of job k waits only for job k while job k + 1 already
+/// runs beside it.
+/// <para>Why: most notebook cells run on one thread (<c>Parallelism.ForStep</c> keeps small steps single-threaded), so
+/// one notebook at a time left the second core of a 2-core machine mostly idle, and the two test projects that execute
+/// every notebook (through the runner and through <c>jupyter nbconvert</c>) took about 13 minutes each.</para>
+/// <para>Jobs start when a test asks for them: a requested job first (in list order), then, speculatively, the next
+/// job after the furthest one requested. A filtered run (<c>dotnet test --filter</c> naming one notebook) therefore
+/// executes that notebook and at most <c>slots − 1</c> speculative ones, which <see cref="Dispose"/> cancels. The
+/// token handed to a job is cancelled then; a job must kill its child process when it fires.</para>
+/// </summary>
+public sealed class BackgroundExecutions<T> : IDisposable
+{
+    readonly IReadOnlyList<string> _keys;
+    readonly Func<string, CancellationToken, T> _execute;
+    readonly Dictionary<string, TaskCompletionSource<T>> _results;
+    readonly bool[] _requested, _started;
+    readonly CancellationTokenSource _stop = new();
+    readonly Task[] _workers;
+    readonly int _slots;
+    readonly object _gate = new();
+
+    /// <param name="keys">The jobs, in the order tests are expected to ask for them.</param>
+    /// <param name="execute">Runs one job; called on a worker thread; must return soon after its token is cancelled.</param>
+    /// <param name="slots">Jobs at once (at least 1).</param>
+    public BackgroundExecutions(IReadOnlyList<string> keys, Func<string, CancellationToken, T> execute, int slots)
+    {
+        if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), slots, "at least one job must be able to run");
+        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count) throw new ArgumentException("job keys must be distinct", nameof(keys));
+        _keys = keys;
+        _execute = execute;
+        _results = keys.ToDictionary(k => k, _ => new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), StringComparer.Ordinal);
+        _requested = new bool[keys.Count];
+        _started = new bool[keys.Count];
+        _slots = slots;
+        _workers = Enumerable.Range(0, slots).Select(_ => Task.Factory.StartNew(Work, TaskCreationOptions.LongRunning)).ToArray();
+    }
+
+    /// <summary>Jobs at once for tests that run notebooks: one per core, at most 4 (each notebook may use every core
+    /// in its large steps), or <c>NOPRIOR_TEST_JOBS</c>.</summary>
+    public static int DefaultSlots =>
+        int.TryParse(Environment.GetEnvironmentVariable("NOPRIOR_TEST_JOBS"), out int n) && n >= 1 ? n : Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>The result of <paramref name="key"/>'s job, starting it if it has not started; rethrows its exception.</summary>
+    public Task<T> Get(string key)
+    {
+        if (!_results.TryGetValue(key, out var result)) throw new ArgumentException($"no job named '{key}'", nameof(key));
+        lock (_gate)
+        {
+            _requested[Index(key)] = true;
+            Monitor.PulseAll(_gate);
+        }
+        return result.Task;
+    }
+
+    /// <summary>The task of <paramref name="key"/>'s job without asking for it (e.g. to clean up after a job no test used).</summary>
+    public Task<T> Peek(string key) => _results.TryGetValue(key, out var r) ? r.Task : throw new ArgumentException($"no job named '{key}'", nameof(key));
+
+    int Index(string key)
+    {
+        for (int i = 0; i < _keys.Count; i++) if (string.Equals(_keys[i], key, StringComparison.Ordinal)) return i;
+        throw new ArgumentException($"no job named '{key}'", nameof(key));
+    }
+
+    /// <summary>The next job to start, or -1 when none may start now: the first requested one not started, else,
+    /// while fewer than <c>slots − 1</c> unrequested jobs have started, the first unstarted one after the furthest
+    /// requested.</summary>
+    int Next()
+    {
+        int furthest = -1, speculative = 0;
+        for (int i = 0; i < _keys.Count; i++)
+        {
+            if (_started[i] && !_requested[i]) speculative++;
+            if (!_requested[i]) continue;
+            if (!_started[i]) return i;
+            furthest = i;
+        }
+        if (furthest < 0 || speculative >= _slots - 1) return -1;
+        for (int i = furthest + 1; i < _keys.Count; i++)
+            if (!_started[i]) return i;
+        return -1;
+    }
+
+    void Work()
+    {
+        while (true)
+        {
+            int k;
+            lock (_gate)
+            {
+                while ((k = Next()) < 0)
+                {
+                    if (_stop.IsCancellationRequested) return;
+                    Monitor.Wait(_gate);
+                }
+                if (_stop.IsCancellationRequested) return;
+                _started[k] = true;
+            }
+            var result = _results[_keys[k]];
+            try { result.SetResult(_execute(_keys[k], _stop.Token)); }
+            catch (Exception e) { result.SetException(e); }
+        }
+    }
+
+    /// <summary>Cancels the jobs still running (speculative ones a filtered run never asked for) and waits for the workers.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stop.Cancel();
+            Monitor.PulseAll(_gate);
+        }
+        Task.WaitAll(_workers);
+        foreach (var r in _results.Values) r.TrySetCanceled();
+        _stop.Dispose();
+    }
+}
