@@ -63,6 +63,29 @@ public sealed class BackgroundExecutionsTests
     }
 
     [Fact]
+    public async Task Cases_in_any_order_keep_every_slot_busy()
+    {
+        // xunit 2 orders a theory's cases by a hash of their ids, not by the data: here d, then b, then a, then c.
+        var jobs = new Jobs();
+        using var ex = new BackgroundExecutions<string>(["a", "b", "c", "d"], jobs.Run, slots: 2);
+        var d = ex.Get("d");
+        jobs.WaitForStarts(2);
+        Assert.Equal(["d", "a"], jobs.Started);           // the first unstarted job beside the requested one
+        jobs.Finish("a");
+        jobs.WaitForStarts(3);
+        Assert.Equal("b", jobs.Started.Last());           // a finished unasked: the next unstarted takes its slot
+        jobs.Finish("d");
+        Assert.Equal("D", await d.WaitAsync(Patience));
+        var b = ex.Get("b");                              // running already
+        jobs.WaitForStarts(4);
+        Assert.Equal(["d", "a", "b", "c"], jobs.Started);
+        jobs.Finish("b"); jobs.Finish("c");
+        Assert.Equal("B", await b.WaitAsync(Patience));
+        Assert.Equal("A", await ex.Get("a").WaitAsync(Patience));
+        Assert.Equal("C", await ex.Get("c").WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task A_filtered_run_starts_only_what_it_asks_for_and_the_speculative_job_is_cancelled()
     {
         var jobs = new Jobs();

@@ -82,8 +82,39 @@ public sealed class SweepTests : IDisposable
             Assert.True(run.ExitCode == 0, run.All);
             Assert.Contains("4 finished run(s) skipped", run.Stdout);
             Assert.DoesNotContain("submitted", run.Stdout);
+
+            // --submit-only: back at once with the job's id; the array runs on; --collect summarises it afterwards.
+            var detached = Path.Combine(_out, "slurm-detached");
+            run = RunnerHarness.Workbook(env, "sweep", Tiny, "-p", "x=0,1.5", "-p", "k=2,3", "--scheduler", "slurm", "--submit-only", "--out", detached);
+            Assert.True(run.ExitCode == 0, run.All);
+            var job = System.Text.RegularExpressions.Regex.Match(run.Stdout, @"follow it with squeue -j (\d+), then summarise with: \./workbook sweep --collect (.+)");
+            Assert.True(job.Success, run.All);
+            Assert.Equal(detached, job.Groups[2].Value.Trim());
+            Assert.False(File.Exists(Path.Combine(detached, "summary.csv")));  // not waited for, not summarised
+            WaitUntilGone(env, job.Groups[1].Value, TimeSpan.FromMinutes(5), cluster, detached);
+            run = RunnerHarness.Workbook(env, "sweep", "--collect", detached);
+            Assert.True(run.ExitCode == 0, run.All + "\n" + Logs(cluster, detached));
+            AssertFourFinished(detached);
         }
         finally { SingleNode("stop", cluster); }
+    }
+
+    /// <summary>Polls <c>squeue -j JOB</c> until the job array has left the queue.</summary>
+    static void WaitUntilGone(IReadOnlyDictionary<string, string> env, string job, TimeSpan limit, string cluster, string sweep)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var psi = new ProcessStartInfo("squeue", ["-h", "-j", job, "-o", "%i %T"]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var (k, v) in env) psi.Environment[k] = v;
+            using var p = Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            // Finished arrays leave the queue (squeue then prints nothing, or "Invalid job id" once slurmctld forgets them).
+            if (output.Trim().Length == 0 || output.Contains("Invalid job id", StringComparison.Ordinal)) return;
+            Assert.True(clock.Elapsed < limit, $"job {job} still queued after {limit}: {output}\n{Logs(cluster, sweep)}");
+            Thread.Sleep(500);
+        }
     }
 
     /// <summary>Runs <c>Slurm/single-node.sh start|stop DIR</c>; without Slurm or munge installed the start fails with a

@@ -2,22 +2,23 @@ namespace NoPrior.TestSupport;
 
 /// <summary>
 /// Runs a fixed, ordered list of long jobs (the workbook's notebooks, each in its own child process) up to
-/// <c>slots</c> at a time in the background, so that the test of job k waits only for job k while job k + 1 already
+/// <c>slots</c> at a time in the background, so that the test of job k waits only for job k while another job already
 /// runs beside it.
 /// <para>Why: most notebook cells run on one thread (<c>Parallelism.ForStep</c> keeps small steps single-threaded), so
 /// one notebook at a time left the second core of a 2-core machine mostly idle, and the two test projects that execute
 /// every notebook (through the runner and through <c>jupyter nbconvert</c>) took about 13 minutes each.</para>
-/// <para>Jobs start when a test asks for them: a requested job first (in list order), then, speculatively, the next
-/// job after the furthest one requested. A filtered run (<c>dotnet test --filter</c> naming one notebook) therefore
-/// executes that notebook and at most <c>slots − 1</c> speculative ones, which <see cref="Dispose"/> cancels. The
-/// token handed to a job is cancelled then; a job must kill its child process when it fires.</para>
+/// <para>Jobs start when a test asks for them: a requested job first, and beside it, speculatively, the first job not
+/// yet started (at most <c>slots − 1</c> such jobs at a time). A filtered run (<c>dotnet test --filter</c> naming one
+/// notebook) therefore executes that notebook and the speculative jobs that started while it ran, which
+/// <see cref="Dispose"/> cancels: the token handed to a job is cancelled then, and a job must kill its child process
+/// when it fires.</para>
 /// </summary>
 public sealed class BackgroundExecutions<T> : IDisposable
 {
     readonly IReadOnlyList<string> _keys;
     readonly Func<string, CancellationToken, T> _execute;
     readonly Dictionary<string, TaskCompletionSource<T>> _results;
-    readonly bool[] _requested, _started;
+    readonly bool[] _requested, _started, _finished;
     readonly CancellationTokenSource _stop = new();
     readonly Task[] _workers;
     readonly int _slots;
@@ -35,6 +36,7 @@ public sealed class BackgroundExecutions<T> : IDisposable
         _results = keys.ToDictionary(k => k, _ => new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), StringComparer.Ordinal);
         _requested = new bool[keys.Count];
         _started = new bool[keys.Count];
+        _finished = new bool[keys.Count];
         _slots = slots;
         _workers = Enumerable.Range(0, slots).Select(_ => Task.Factory.StartNew(Work, TaskCreationOptions.LongRunning)).ToArray();
     }
@@ -65,23 +67,22 @@ public sealed class BackgroundExecutions<T> : IDisposable
         throw new ArgumentException($"no job named '{key}'", nameof(key));
     }
 
-    /// <summary>The next job to start, or -1 when none may start now: the first requested one not started, else,
-    /// while fewer than <c>slots − 1</c> unrequested jobs have started, the first unstarted one after the furthest
-    /// requested.</summary>
+    /// <summary>The next job to start, or -1 when none may start now: the first requested one not started, else, once
+    /// a test has asked for anything and while fewer than <c>slots − 1</c> unrequested jobs are running, the first
+    /// unstarted one. (xunit 2 runs a theory's cases in an order of its own, not the data's: speculation must not
+    /// assume which case comes next.)</summary>
     int Next()
     {
-        int furthest = -1, speculative = 0;
+        bool anyRequested = false;
+        int speculative = 0, firstUnstarted = -1;
         for (int i = 0; i < _keys.Count; i++)
         {
-            if (_started[i] && !_requested[i]) speculative++;
-            if (!_requested[i]) continue;
-            if (!_started[i]) return i;
-            furthest = i;
+            if (_requested[i] && !_started[i]) return i;
+            anyRequested |= _requested[i];
+            if (_started[i] && !_finished[i] && !_requested[i]) speculative++;
+            if (!_started[i] && firstUnstarted < 0) firstUnstarted = i;
         }
-        if (furthest < 0 || speculative >= _slots - 1) return -1;
-        for (int i = furthest + 1; i < _keys.Count; i++)
-            if (!_started[i]) return i;
-        return -1;
+        return anyRequested && speculative < _slots - 1 ? firstUnstarted : -1;
     }
 
     void Work()
@@ -102,6 +103,11 @@ public sealed class BackgroundExecutions<T> : IDisposable
             var result = _results[_keys[k]];
             try { result.SetResult(_execute(_keys[k], _stop.Token)); }
             catch (Exception e) { result.SetException(e); }
+            lock (_gate)
+            {
+                _finished[k] = true;
+                Monitor.PulseAll(_gate);
+            }
         }
     }
 
