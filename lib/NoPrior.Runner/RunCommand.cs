@@ -4,21 +4,22 @@ using System.Text.Json.Nodes;
 
 namespace NoPrior.Runner;
 
-/// <summary><c>workbook run</c>: executes notebooks one after another, each in its own child process with a timeout
+/// <summary><c>workbook run</c>: executes notebooks one after another (or <c>-j N</c> at once), each in its own child process with a timeout
 /// (a TorchSharp native error aborts the whole process, so isolation keeps one notebook from taking down the run).</summary>
 static class RunCommand
 {
     /// <summary>Command-line options of <c>run</c>. <c>StatusFile</c> (<c>--status-file</c>): where to write the outcome
     /// as JSON when the run ends, what <c>workbook sweep</c> reads to tell finished and failed runs apart.
     /// <c>CheckTypes</c> false (<c>--no-type-check</c>, which sweep passes after checking every value once): the -p names
-    /// are still checked, a value's type only when the injected cell compiles (saves the checker's ~2 s of startup).</summary>
+    /// are still checked, a value's type only when the injected cell compiles (saves the checker's ~2 s of startup).
+    /// <c>Jobs</c> (<c>-j</c>): notebooks at once, each still in its own process.</summary>
     public sealed record Options(IReadOnlyList<string> Paths, string Out, IReadOnlyList<KeyValuePair<string, string>> Parameters, TimeSpan Timeout,
-        string? StatusFile = null, bool CheckTypes = true)
+        string? StatusFile = null, bool CheckTypes = true, int Jobs = 1)
     {
         public static Options Parse(string[] args)
         {
             var paths = new List<string>(); var ps = new List<KeyValuePair<string, string>>();
-            string @out = "out"; double timeout = 1800; string? status = null; bool checkTypes = true;
+            string @out = "out"; double timeout = 1800; string? status = null; bool checkTypes = true; int jobs = 1;
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -29,6 +30,11 @@ static class RunCommand
                     case "-p" or "--parameter": ps.Add(NoPrior.Runner.Parameters.ParseArgument(Next())); break;
                     case "--status-file": status = Path.GetFullPath(Next()); break;
                     case "--no-type-check": checkTypes = false; break;
+                    case "-j" or "--jobs":
+                        var j = Next();
+                        if (!int.TryParse(j, NumberStyles.None, CultureInfo.InvariantCulture, out jobs) || jobs < 1)
+                            throw new ArgumentException($"-j expects a whole number of notebooks at once (1 or more), got '{j}'.");
+                        break;
                     case "--timeout":
                         var t = Next();
                         if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out timeout) || timeout <= 0)
@@ -38,7 +44,7 @@ static class RunCommand
                     default: paths.Add(args[i]); break;
                 }
             }
-            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout), status, checkTypes);
+            return new Options(paths, Path.GetFullPath(@out), ps, TimeSpan.FromSeconds(timeout), status, checkTypes, jobs);
         }
     }
 
@@ -55,9 +61,10 @@ static class RunCommand
         // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
         if (o.Parameters.Count > 0)
             foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb), o.CheckTypes);
-        var outcomes = new List<Outcome>();
-        for (int k = 0; k < notebooks.Count; k++)
-            outcomes.Add(await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
+        // -j N: N notebooks at once (the cells of most notebooks run on one thread); the table keeps the notebooks' order.
+        var outcomes = new Outcome[notebooks.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, notebooks.Count), new ParallelOptions { MaxDegreeOfParallelism = o.Jobs },
+            async (k, _) => outcomes[k] = await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
 
         Console.WriteLine();
         int w = Math.Max(8, outcomes.Max(x => x.Name.Length));
@@ -103,6 +110,7 @@ static class RunCommand
         psi.ArgumentList.Add(o.Out);
         foreach (var (key, value) in o.Parameters) psi.ArgumentList.Add($"{key}={value}");
         psi.Environment["WORKBOOK_OUTPUT"] = o.Out;
+        RunnerProcess.ShareCores(psi, Math.Min(o.Jobs, n));
         psi.RedirectStandardOutput = true; psi.RedirectStandardError = true; psi.UseShellExecute = false;
 
         var clock = Stopwatch.StartNew();
@@ -110,6 +118,8 @@ static class RunCommand
         string? error = null;
         var lastErr = new List<string>();
         var gate = new object();
+        // A notebook's own output, indented under its progress lines; named too when notebooks run side by side.
+        string indent = o.Jobs > 1 ? $"    {name}| " : "    ";
         Console.WriteLine($"[{k}/{n}] {name}: starting");
 
         using var p = new Process { StartInfo = psi };
@@ -118,7 +128,7 @@ static class RunCommand
             if (e.Data is null) return;
             lock (gate)
             {
-                if (!e.Data.StartsWith(ExecProtocol.Marker, StringComparison.Ordinal)) { Console.WriteLine($"    {e.Data}"); return; }
+                if (!e.Data.StartsWith(ExecProtocol.Marker, StringComparison.Ordinal)) { Console.WriteLine($"{indent}{e.Data}"); return; }
                 var parts = e.Data[ExecProtocol.Marker.Length..].Split(' ', 6);
                 switch (parts[0])
                 {
@@ -139,7 +149,7 @@ static class RunCommand
             if (e.Data is null) return;
             lock (gate)
             {
-                Console.Error.WriteLine($"    {e.Data}");
+                Console.Error.WriteLine($"{indent}{e.Data}");
                 lastErr.Add(e.Data); if (lastErr.Count > 20) lastErr.RemoveAt(0);
             }
         };

@@ -251,6 +251,7 @@ public static class SweepCommand
             var runner = Runner();
             var psi = new ProcessStartInfo(runner[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in runner.Skip(1).Concat(RunArguments(notebook, dir, o.Timeout, run))) psi.ArgumentList.Add(a);
+            RunnerProcess.ShareCores(psi, Math.Min(o.Jobs ?? 1, pending.Count));
             using var log = new StreamWriter(Path.Combine(dir, "run.log")) { AutoFlush = true };
             log.WriteLine($"$ {string.Join(' ', runner.Concat(RunArguments(notebook, dir, o.Timeout, run)).Select(SlurmSweep.ShellQuote))}");
             using var p = new Process { StartInfo = psi };

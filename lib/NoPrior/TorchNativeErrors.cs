@@ -27,7 +27,10 @@ public static class TorchNativeErrors
     /// <summary>The guard library's file name.</summary>
     public const string LibraryName = "libNoPriorTorchGuard.so";
 
+    // A library's module initializer is deliberate here: the guard must be in place before TorchSharp binds its first
+    // P/Invoke, and a notebook's first use of the library may be any TorchSharp call through it.
     [ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "the guard must precede TorchSharp's first P/Invoke binding")]
     internal static void OnLoad() => Install();
 
     /// <summary>Routes TorchSharp's native calls through the guard (Linux x64; idempotent; never throws).</summary>

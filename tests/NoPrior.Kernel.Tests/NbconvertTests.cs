@@ -13,11 +13,12 @@ public sealed class NbconvertTests(ITestOutputHelper output, NbconvertRuns runs)
     /// <summary>Executes <paramref name="notebook"/> into <paramref name="outDir"/>, with the notebook's own output
     /// (results JSON, figures, saved tensors) under <paramref name="outDir"/> too (WORKBOOK_OUTPUT), never in the
     /// repository's out/ folder where a user's <c>./workbook run</c> writes.</summary>
-    internal static ChildResult Execute(string notebook, string outDir, TimeSpan timeout, CancellationToken cancel = default) =>
+    internal static ChildResult Execute(string notebook, string outDir, TimeSpan timeout, CancellationToken cancel = default,
+        IReadOnlyDictionary<string, string>? environment = null) =>
         JupyterHarness.Run("jupyter", ["nbconvert", "--to", "notebook", "--execute", $"--ExecutePreprocessor.timeout={(int)timeout.TotalSeconds}",
             "--ExecutePreprocessor.kernel_name=.net-csharp", "--output-dir", outDir, notebook],
             Path.GetDirectoryName(notebook)!, timeout + TimeSpan.FromMinutes(1), cancel,
-            environment: new Dictionary<string, string> { ["WORKBOOK_OUTPUT"] = Path.Combine(outDir, "out") });
+            environment: new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["WORKBOOK_OUTPUT"] = Path.Combine(outDir, "out") });
 
     static List<JsonObject> Outputs(JsonNode nb, int codeCell) =>
         nb["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").ElementAt(codeCell)!["outputs"]!.AsArray().Select(o => o!.AsObject()).ToList();
@@ -83,8 +84,11 @@ public sealed class NbconvertRuns : IDisposable
     {
         JupyterHarness.RequireDebianTool("/usr/bin/jupyter-nbconvert", "jupyter-nbconvert");
         string outDir = JupyterHarness.OutputDirectory("nbconvert-" + Path.GetFileNameWithoutExtension(notebook));
-        return (NbconvertTests.Execute(Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), outDir, TimeSpan.FromMinutes(20), cancel), outDir);
-    }, BackgroundExecutions<(ChildResult, string)>.DefaultSlots);
+        return (NbconvertTests.Execute(Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), outDir, TimeSpan.FromMinutes(20), cancel,
+            BackgroundExecutions<(ChildResult, string)>.SideBySideEnvironment(Slots)), outDir);
+    }, Slots);
+
+    static int Slots => BackgroundExecutions<(ChildResult, string)>.DefaultSlots;
 
     public void Dispose() => Executions.Dispose();
 }

@@ -50,7 +50,7 @@ public sealed class NotebookRuns : IDisposable
         var outDir = Directory.CreateTempSubdirectory("noprior-nb-").FullName;
         try
         {
-            return (RunnerHarness.Workbook(null, TimeSpan.FromMinutes(20), cancel,
+            return (RunnerHarness.Workbook(BackgroundExecutions<(RunnerHarness.Run, string)>.SideBySideEnvironment(Slots), TimeSpan.FromMinutes(20), cancel,
                 "run", Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks", notebook), "--out", outDir), outDir);
         }
         catch
@@ -58,7 +58,9 @@ public sealed class NotebookRuns : IDisposable
             Directory.Delete(outDir, recursive: true);
             throw;
         }
-    }, BackgroundExecutions<(RunnerHarness.Run, string)>.DefaultSlots);
+    }, Slots);
+
+    static int Slots => BackgroundExecutions<(RunnerHarness.Run, string)>.DefaultSlots;
 
     public void Dispose()
     {

@@ -188,6 +188,46 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public void Two_at_a_time_every_notebook_runs_a_failure_stops_none_and_the_table_keeps_their_order()
+    {
+        var src = Directory.CreateDirectory(Path.Combine(_out, "src")).FullName;
+        foreach (var f in new[] { "failing.ipynb", "params.ipynb", "sample.ipynb", "wait-policy.ipynb" }) File.Copy(Fixture(f), Path.Combine(src, f));
+        var outDir = Path.Combine(_out, "o");
+        var noPolicy = new Dictionary<string, string> { ["OMP_WAIT_POLICY"] = "" };
+        var run = RunnerHarness.Workbook(noPolicy, "run", src, "--out", outDir, "-j", "2");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Matches(@"failing\s+1/3\s+[\d.]+\s+error in cell \[2\]\s+params\s+2/2\s+[\d.]+\s+ok\s+sample\s+8/8\s+[\d.]+\s+ok\s+wait-policy\s+2/2\s+[\d.]+\s+ok", run.Stdout);
+        // Side by side, what a notebook prints to the terminal (progress, errors) is named.
+        Assert.Contains("    failing| InvalidOperationException: cell [2], line 2: deliberate failure", run.All);
+        Assert.Contains("    sample|     demo: 3/3 (100 %)", run.All);
+        foreach (var f in new[] { "failing", "params", "sample", "wait-policy" }) RunnerHarness.AssertValidNotebook(Path.Combine(outDir, "notebooks", f + ".ipynb"));
+        Assert.Equal("policy: OMP_WAIT_POLICY=PASSIVE\n", Printed(outDir));  // idle OpenMP threads sleep, not spin
+
+        // One at a time the policy is left alone; a policy the user set is kept side by side too.
+        run = RunnerHarness.Workbook(noPolicy, "run", Fixture("wait-policy.ipynb"), "--out", outDir);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Equal("policy: OMP_WAIT_POLICY=unset\n", Printed(outDir));
+        var pair = Directory.CreateDirectory(Path.Combine(_out, "pair")).FullName;
+        foreach (var f in new[] { "params.ipynb", "wait-policy.ipynb" }) File.Copy(Fixture(f), Path.Combine(pair, f));
+        run = RunnerHarness.Workbook(new Dictionary<string, string> { ["OMP_WAIT_POLICY"] = "ACTIVE" }, "run", pair, "--out", outDir, "-j", "2");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Equal("policy: OMP_WAIT_POLICY=ACTIVE\n", Printed(outDir));
+
+        static string Printed(string dir) =>
+            (string)CodeCells(Load(Path.Combine(dir, "notebooks", "wait-policy.ipynb"))).Last()["outputs"]!.AsArray().Single()!["text"]!;
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("two")]
+    public void A_job_count_that_is_not_a_positive_whole_number_is_named(string j)
+    {
+        var run = RunnerHarness.Workbook("run", Fixture("params.ipynb"), "--out", _out, "-j", j);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"-j expects a whole number of notebooks at once (1 or more), got '{j}'", run.Stderr);
+    }
+
+    [Fact]
     public void Unknown_command_and_option_are_usage_errors()
     {
         var a = RunnerHarness.Workbook("frobnicate");

@@ -9,6 +9,7 @@ namespace NoPrior.Lemmas;
 /// <param name="RelativeEpsilon">ε / ‖θ‖.</param>
 /// <param name="Delta">max(0, max_i λ_i (y_i Φ(x_i) − 1)).</param>
 /// <param name="PrimalViolation">max_i max(0, 1 − y_i Φ(x_i)); (ε, δ)-KKT also needs this to be 0.</param>
+/// <param name="MinMargin">min_i y_i Φ(x_i).</param>
 public sealed record EpsilonDelta(double Epsilon, double RelativeEpsilon, double Delta, double PrimalViolation, double MinMargin)
 {
     public static EpsilonDelta From(KktReport r) => new(r.Epsilon, r.RelativeStationarity, r.Delta, r.PrimalViolation, r.MinMargin);

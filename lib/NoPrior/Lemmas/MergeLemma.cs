@@ -18,6 +18,13 @@ public enum MergeChecks
 }
 
 /// <summary>The hypotheses of Lemma 2 for a pair (i, j) of a weighted set.</summary>
+/// <param name="I">Index of the first point.</param>
+/// <param name="J">Index of the second point.</param>
+/// <param name="SameLabel">y_i = y_j.</param>
+/// <param name="SamePattern">A(x_i) = A(x_j).</param>
+/// <param name="PositiveMultipliers">λ_i, λ_j &gt; 0.</param>
+/// <param name="LambdaI">λ_i.</param>
+/// <param name="LambdaJ">λ_j.</param>
 /// <param name="DifferingUnits">Hidden units on at one point and off at the other (empty when the patterns agree).</param>
 public sealed record MergeHypotheses(int I, int J, bool SameLabel, bool SamePattern, bool PositiveMultipliers, int[] DifferingUnits, double LambdaI, double LambdaJ)
 {

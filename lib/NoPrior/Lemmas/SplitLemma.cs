@@ -18,6 +18,11 @@ public enum SplitChecks
 }
 
 /// <summary>The hypotheses of Lemma 3 for splitting point i along ν with lengths α, β.</summary>
+/// <param name="I">Index of the point split.</param>
+/// <param name="Alpha">α, the length along +ν.</param>
+/// <param name="Beta">β, the length along −ν.</param>
+/// <param name="Lambda">λ_i of the point split.</param>
+/// <param name="MarginPreserved">max(α, β)|u_A·ν| is within the margin tolerance: both halves keep the margin.</param>
 /// <param name="Interval">The exact pattern-preserving interval of x_i along ±ν.</param>
 /// <param name="MarginSlope">u_A·ν.</param>
 /// <param name="MarginChange">max(α, β)|u_A·ν|: the largest change of a margin among the two halves.</param>
