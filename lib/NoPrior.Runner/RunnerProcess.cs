@@ -20,9 +20,9 @@ static class RunnerProcess
     /// When <paramref name="atOnce"/> notebooks run side by side (<c>run -j N</c>, <c>sweep -j N</c>), has the child's
     /// libtorch OpenMP threads sleep when idle (OMP_WAIT_POLICY=PASSIVE) instead of spinning, unless the user has set
     /// OMP_WAIT_POLICY. Why: libgomp's workers spin after every parallel region, which on a machine with as many
-    /// notebooks as cores takes the core another notebook needs. Measured on 2 cores (Zen 3), notebooks 08 and 09
-    /// side by side: 406 and 449 s with spinning, 122 and 174 s passive (one after the other: 91 + 135 s). The wait
-    /// policy changes no number, only how idle threads wait.
+    /// notebooks as cores takes the core another notebook needs. Measured on 2 cores (Zen 3, 2026-11-26), two pairs side
+    /// by side, each pair's wall time: 08 + 09 449 s spinning, 174 s passive, 226 s one after the other; 01 + 06 70 s
+    /// spinning, 50 s passive, 60 s one after the other. The wait policy changes no number, only how idle threads wait.
     /// </summary>
     public static void ShareCores(ProcessStartInfo psi, int atOnce)
     {

@@ -80,7 +80,7 @@ public sealed class NbconvertRuns : IDisposable
         }
     }
 
-    internal BackgroundExecutions<(ChildResult Result, string OutDir)> Executions { get; } = new(Names, (notebook, cancel) =>
+    internal BackgroundExecutions<(ChildResult Result, string OutDir)> Executions { get; } = new(NotebookOrder.LongestFirst(Names), (notebook, cancel) =>
     {
         JupyterHarness.RequireDebianTool("/usr/bin/jupyter-nbconvert", "jupyter-nbconvert");
         string outDir = JupyterHarness.OutputDirectory("nbconvert-" + Path.GetFileNameWithoutExtension(notebook));

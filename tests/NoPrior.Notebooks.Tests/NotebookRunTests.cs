@@ -45,7 +45,7 @@ public sealed class NotebookRuns : IDisposable
         }
     }
 
-    internal BackgroundExecutions<(RunnerHarness.Run Run, string OutDir)> Executions { get; } = new(Names, (notebook, cancel) =>
+    internal BackgroundExecutions<(RunnerHarness.Run Run, string OutDir)> Executions { get; } = new(NotebookOrder.LongestFirst(Names), (notebook, cancel) =>
     {
         var outDir = Directory.CreateTempSubdirectory("noprior-nb-").FullName;
         try
