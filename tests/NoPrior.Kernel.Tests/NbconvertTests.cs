@@ -69,18 +69,9 @@ public sealed class NbconvertTests(ITestOutputHelper output, NbconvertRuns runs)
 public sealed class NbconvertRuns : IDisposable
 {
     /// <summary>The committed notebooks' file names, in order.</summary>
-    public static IReadOnlyList<string> Names
-    {
-        get
-        {
-            var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
-            return Directory.Exists(dir)
-                ? Directory.EnumerateFiles(dir, "*.ipynb").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToList()
-                : [];
-        }
-    }
+    public static IReadOnlyList<string> Names => WorkbookNotebooks.Names;
 
-    internal BackgroundExecutions<(ChildResult Result, string OutDir)> Executions { get; } = new(NotebookOrder.LongestFirst(Names), (notebook, cancel) =>
+    internal BackgroundExecutions<(ChildResult Result, string OutDir)> Executions { get; } = new(WorkbookNotebooks.LongestFirst(Names), (notebook, cancel) =>
     {
         JupyterHarness.RequireDebianTool("/usr/bin/jupyter-nbconvert", "jupyter-nbconvert");
         string outDir = JupyterHarness.OutputDirectory("nbconvert-" + Path.GetFileNameWithoutExtension(notebook));

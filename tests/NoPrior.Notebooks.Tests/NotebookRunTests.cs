@@ -34,18 +34,9 @@ public sealed class NotebookRunTests(NotebookRuns runs) : IClassFixture<Notebook
 public sealed class NotebookRuns : IDisposable
 {
     /// <summary>The committed notebooks' file names, in order.</summary>
-    public static IReadOnlyList<string> Names
-    {
-        get
-        {
-            var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
-            return Directory.Exists(dir)
-                ? Directory.EnumerateFiles(dir, "*.ipynb").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToList()
-                : [];
-        }
-    }
+    public static IReadOnlyList<string> Names => WorkbookNotebooks.Names;
 
-    internal BackgroundExecutions<(RunnerHarness.Run Run, string OutDir)> Executions { get; } = new(NotebookOrder.LongestFirst(Names), (notebook, cancel) =>
+    internal BackgroundExecutions<(RunnerHarness.Run Run, string OutDir)> Executions { get; } = new(WorkbookNotebooks.LongestFirst(Names), (notebook, cancel) =>
     {
         var outDir = Directory.CreateTempSubdirectory("noprior-nb-").FullName;
         try

@@ -134,9 +134,21 @@ public sealed class BackgroundExecutions<T> : IDisposable
     }
 }
 
-/// <summary>The order in which the tests start the workbook's notebooks.</summary>
-public static class NotebookOrder
+/// <summary>The workbook's notebooks as the tests that execute them see them.</summary>
+public static class WorkbookNotebooks
 {
+    /// <summary>The committed notebooks' file names (relative to notebooks/), in file order; none without the folder.</summary>
+    public static IReadOnlyList<string> Names
+    {
+        get
+        {
+            var dir = Path.Combine(NoPrior.Workbook.RepositoryRoot, "notebooks");
+            return Directory.Exists(dir)
+                ? Directory.EnumerateFiles(dir, "*.ipynb").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToList()
+                : [];
+        }
+    }
+
     /// <summary>The notebooks from last to first: the experiment notebooks 08–11 come last in the workbook and take
     /// 1½–4 minutes each at the fast defaults, 00–07 under a minute, so starting from the end puts the long ones side by side
     /// early and lets the short ones fill the slots at the end. (xunit asks for the cases in its own hash order, so the
