@@ -105,10 +105,20 @@ public static class ProductCalibration
                 double ms = clock.Elapsed.TotalMilliseconds;
                 if (r >= 0) best[i] = Math.Min(best[i], ms);
             }
+        return (Choose(best, margin), best);
+    }
+
+    /// <summary>The decision rule of <see cref="Fastest"/> on measured times: the index of the fastest, except that
+    /// candidate 0 (the default) is kept unless another is below <paramref name="margin"/> × its time.</summary>
+    public static int Choose(IReadOnlyList<double> bestMs, double margin)
+    {
+        if (bestMs.Count == 0) throw new ArgumentException("No times to choose from.", nameof(bestMs));
+        if (bestMs.Any(t => !(t >= 0) || double.IsPositiveInfinity(t)))
+            throw new ArgumentException($"Times must be finite and non-negative, got [{string.Join(", ", bestMs)}].", nameof(bestMs));
         int chosen = 0;
-        for (int i = 1; i < candidates.Count; i++)
-            if (best[i] < margin * best[0] && best[i] < best[chosen]) chosen = i;
-        return (chosen, best);
+        for (int i = 1; i < bestMs.Count; i++)
+            if (bestMs[i] < margin * bestMs[0] && bestMs[i] < bestMs[chosen]) chosen = i;
+        return chosen;
     }
 
     /// <summary>Measures the candidates for <paramref name="dtype"/> at <paramref name="threads"/> threads (libtorch's

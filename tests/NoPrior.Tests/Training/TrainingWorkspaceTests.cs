@@ -92,8 +92,12 @@ public class TrainingWorkspaceTests
             const double eta = 0.05;
             using var run = GradientDescent.Train(net, data, new TrainingSettings(steps, eta, LogEvery: 5));
 
-            // Train's iteration without a workspace: new tensors every step, the same in-place update.
+            // Train's iteration without a workspace: new tensors every step, the same in-place update, and Train's thread
+            // scope. (MatMul's backend is chosen per thread count; a fresh calibration on a loaded machine once chose the
+            // AVX2 kernel for 2 threads and libtorch for 1, so this loop at 2 threads multiplied in another backend than
+            // Train's 1-thread steps and the comparison failed for that reason alone.)
             var w = net.Weights.Select(t => t.clone()).ToArray();
+            using var threads = Parallelism.ForStep(6.0 * 60 * net.ParameterCount, kernelProducts: MatMul.RunsInKernel(net.Device, net.DType));
             for (int s = 0; s < steps; s++)
             {
                 using var scope = torch.NewDisposeScope();
