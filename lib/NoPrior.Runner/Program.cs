@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace NoPrior.Runner;
 
 /// <summary>
@@ -37,6 +39,10 @@ public static class Program
               --sort COLUMN (-COLUMN: descending).
           workbook sweep --collect DIR [--sort COLUMN]
               Write the summary of the sweep in DIR as it stands.
+          workbook calibrate
+              Measure which backend multiplies matrices fastest on this machine (libtorch or the workbook's AVX2/AVX-512
+              kernel; float64 and float32, one thread and all) unless cached (~/.cache/noprior/matmul-backend.json),
+              and print the choices. run does this first, so the measurement never competes with a notebook.
           workbook check [paths…]
               Verify committed notebooks: no outputs, C# kernel metadata, a parameters cell, markdown before code.
           workbook help
@@ -52,6 +58,7 @@ public static class Program
             {
                 "run" => await RunCommand.RunAsync(RunCommand.Options.Parse(args[1..])),
                 "check" => CheckCommand(args[1..]),
+                "calibrate" => Calibrate(quiet: false),
                 "sweep" => await SweepCommand.RunAsync(SweepCommand.Options.Parse(args[1..])),
                 ExecProtocol.Name => await ExecCommand.RunAsync(args[1..]),
                 "-h" or "--help" or "help" => PrintUsage(0),
@@ -74,6 +81,28 @@ public static class Program
         Console.Error.WriteLine($"workbook: {message}");
         Console.Error.WriteLine("(workbook help: usage)");
         return 2;
+    }
+
+    /// <summary>
+    /// <c>workbook calibrate</c>, and the first thing <c>run</c> does: <see cref="NoPrior.LinearAlgebra.MatMul.ChooseAll"/>,
+    /// so the matrix-product backend is measured (once per machine; cached) before any notebook loads the machine.
+    /// Quiet when every choice came from the cache or a pin. A failure to load libtorch here is reported and left to
+    /// the notebooks, which report it with their cell.
+    /// </summary>
+    internal static int Calibrate(bool quiet)
+    {
+        try
+        {
+            var choices = NoPrior.LinearAlgebra.MatMul.ChooseAll();
+            if (!quiet || choices.Any(c => c.Source.StartsWith("measured", StringComparison.Ordinal)))
+                foreach (var c in choices) Console.WriteLine($"matrix products at {c.Threads} thread{(c.Threads == 1 ? "" : "s")}, {c}");
+            return 0;
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or ExternalException or IOException)
+        {
+            Console.Error.WriteLine($"workbook: could not choose the matrix-product backend ({e.GetType().Name}: {e.Message}).");
+            return 1;
+        }
     }
 
     static int CheckCommand(string[] args)

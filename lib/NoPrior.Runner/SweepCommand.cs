@@ -131,7 +131,10 @@ public static class SweepCommand
             }
         }
         else if (pending.Count > 0)
+        {
+            Program.Calibrate(quiet: true);  // before the runs load the machine (see MatMul.ChooseAll)
             await RunLocallyAsync(sweepDir, notebook, runs.Count, pending, o);
+        }
 
         return Report(sweepDir, name, runs, o.Sort);
     }

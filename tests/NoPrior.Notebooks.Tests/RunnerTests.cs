@@ -217,6 +217,27 @@ public sealed class RunnerTests : IDisposable
             (string)CodeCells(Load(Path.Combine(dir, "notebooks", "wait-policy.ipynb"))).Last()["outputs"]!.AsArray().Single()!["text"]!;
     }
 
+    [Fact]
+    public void Calibrate_measures_each_choice_once_and_later_calls_read_the_cache()
+    {
+        var cache = new Dictionary<string, string> { ["NOPRIOR_MATMUL_CACHE"] = Path.Combine(_out, "matmul-backend.json"), ["NOPRIOR_MATMUL"] = "" };
+        var first = RunnerHarness.Workbook(cache, "calibrate");
+        Assert.True(first.ExitCode == 0, first.All);
+        var lines = first.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // float64 and float32, at one thread and at libtorch's count (one line each when that count is 1).
+        Assert.Contains(lines.Length, new[] { 2, 4 });
+        Assert.Contains(lines, l => l.StartsWith("matrix products at 1 thread, float64: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("matrix products at 1 thread, float32: ", StringComparison.Ordinal));
+        bool measures = !first.Stdout.Contains("no kernel", StringComparison.OrdinalIgnoreCase) && File.Exists(Path.Combine(_out, "matmul-backend.json"));
+        var second = RunnerHarness.Workbook(cache, "calibrate");
+        Assert.True(second.ExitCode == 0, second.All);
+        if (measures)
+        {
+            Assert.All(lines, l => Assert.Contains("measured now", l));
+            Assert.All(second.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.Contains("cached in", l));
+        }
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("two")]

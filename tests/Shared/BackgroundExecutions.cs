@@ -47,7 +47,8 @@ public sealed class BackgroundExecutions<T> : IDisposable
         int.TryParse(Environment.GetEnvironmentVariable("NOPRIOR_TEST_JOBS"), out int n) && n >= 1 ? n : Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>Environment for notebook processes that run side by side: OMP_WAIT_POLICY=PASSIVE when more than one
-    /// slot runs at once and the caller has not set a policy (the runner's <c>-j</c> does the same). libgomp's workers
+    /// slot runs at once and the caller has not set a policy (the runner's <c>-j</c> does the same; <c>./workbook test</c>
+    /// has set it already, a bare <c>dotnet test</c> has not). libgomp's workers
     /// otherwise spin after every parallel region and take the core the other notebook needs: notebooks 08 and 09 side
     /// by side on 2 cores took 406 and 449 s spinning, 122 and 174 s passive (91 + 135 s one after the other).</summary>
     public static Dictionary<string, string> SideBySideEnvironment(int slots) =>

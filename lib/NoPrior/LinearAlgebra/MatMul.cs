@@ -136,6 +136,31 @@ public static class MatMul
         }
     }
 
+    /// <summary>
+    /// <see cref="Choice"/> for float64 and float32 at one thread and at libtorch's intra-op count: every choice the hot
+    /// loops ask for (<see cref="Parallelism.ForStep"/> runs small steps on one thread). Measured now where the cache
+    /// lacks them. Why up front: a calibration times the backends against each other, so it must run while nothing else
+    /// loads the machine; made lazily by the first of two notebooks run side by side, it once chose the AVX2 kernel at
+    /// libtorch's 56 against the kernel's 35 ms, where idle calibrations on that machine chose libtorch (29.6 against 38.0 ms). <c>workbook run</c> and
+    /// <c>./workbook test</c> call this before they start anything.
+    /// </summary>
+    public static IReadOnlyList<ProductChoice> ChooseAll()
+    {
+        var before = Threads;
+        try
+        {
+            var choices = new List<ProductChoice>();
+            foreach (int t in new[] { 1, torch.get_num_threads() }.Distinct())
+                foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
+                {
+                    Threads = t;
+                    choices.Add(Choice(dtype));
+                }
+            return choices;
+        }
+        finally { _threads.Value = before; }
+    }
+
     /// <summary>True when large CPU float64 products run in a kernel (enabled, and a kernel chosen on this machine).</summary>
     public static bool KernelActive => RunsInKernel(CPU, ScalarType.Float64);
 
