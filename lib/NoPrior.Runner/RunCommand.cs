@@ -61,8 +61,8 @@ static class RunCommand
         // -p values: every name assigned in each parameters cell, every value of the parameter's type, before any notebook starts.
         if (o.Parameters.Count > 0)
             foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb), o.CheckTypes);
-        // -j N: N notebooks at once (the cells of most notebooks run on one thread); the table keeps the notebooks' order.
         Program.Calibrate(quiet: true);  // before any notebook loads the machine (see MatMul.ChooseAll)
+        // -j N: N notebooks at once (the cells of most notebooks run on one thread); the table keeps the notebooks' order.
         var outcomes = new Outcome[notebooks.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, notebooks.Count), new ParallelOptions { MaxDegreeOfParallelism = o.Jobs },
             async (k, _) => outcomes[k] = await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));

@@ -17,7 +17,8 @@ public sealed class BackgroundExecutions<T> : IDisposable
 {
     readonly IReadOnlyList<string> _keys;
     readonly Func<string, CancellationToken, T> _execute;
-    readonly Dictionary<string, TaskCompletionSource<T>> _results;
+    readonly Dictionary<string, int> _index;
+    readonly TaskCompletionSource<T>[] _results;
     readonly bool[] _requested, _started, _finished;
     readonly CancellationTokenSource _stop = new();
     readonly Task[] _workers;
@@ -33,7 +34,8 @@ public sealed class BackgroundExecutions<T> : IDisposable
         if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count) throw new ArgumentException("job keys must be distinct", nameof(keys));
         _keys = keys;
         _execute = execute;
-        _results = keys.ToDictionary(k => k, _ => new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), StringComparer.Ordinal);
+        _index = keys.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
+        _results = keys.Select(_ => new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         _requested = new bool[keys.Count];
         _started = new bool[keys.Count];
         _finished = new bool[keys.Count];
@@ -59,23 +61,19 @@ public sealed class BackgroundExecutions<T> : IDisposable
     /// <summary>The result of <paramref name="key"/>'s job, starting it if it has not started; rethrows its exception.</summary>
     public Task<T> Get(string key)
     {
-        if (!_results.TryGetValue(key, out var result)) throw new ArgumentException($"no job named '{key}'", nameof(key));
+        int i = IndexOf(key);
         lock (_gate)
         {
-            _requested[Index(key)] = true;
+            _requested[i] = true;
             Monitor.PulseAll(_gate);
         }
-        return result.Task;
+        return _results[i].Task;
     }
 
     /// <summary>The task of <paramref name="key"/>'s job without asking for it (e.g. to clean up after a job no test used).</summary>
-    public Task<T> Peek(string key) => _results.TryGetValue(key, out var r) ? r.Task : throw new ArgumentException($"no job named '{key}'", nameof(key));
+    public Task<T> Peek(string key) => _results[IndexOf(key)].Task;
 
-    int Index(string key)
-    {
-        for (int i = 0; i < _keys.Count; i++) if (string.Equals(_keys[i], key, StringComparison.Ordinal)) return i;
-        throw new ArgumentException($"no job named '{key}'", nameof(key));
-    }
+    int IndexOf(string key) => _index.TryGetValue(key, out int i) ? i : throw new ArgumentException($"no job named '{key}'", nameof(key));
 
     /// <summary>The next job to start, or -1 when none may start now: the first requested one not started, else, once
     /// a test has asked for anything and while fewer than <c>slots − 1</c> unrequested jobs are running, the first
@@ -110,7 +108,7 @@ public sealed class BackgroundExecutions<T> : IDisposable
                 if (_stop.IsCancellationRequested) return;
                 _started[k] = true;
             }
-            var result = _results[_keys[k]];
+            var result = _results[k];
             try { result.SetResult(_execute(_keys[k], _stop.Token)); }
             catch (Exception e) { result.SetException(e); }
             lock (_gate)
@@ -130,7 +128,7 @@ public sealed class BackgroundExecutions<T> : IDisposable
             Monitor.PulseAll(_gate);
         }
         Task.WaitAll(_workers);
-        foreach (var r in _results.Values) r.TrySetCanceled();
+        foreach (var r in _results) r.TrySetCanceled();
         _stop.Dispose();
     }
 }

@@ -141,8 +141,8 @@ public static class MatMul
     /// loops ask for (<see cref="Parallelism.ForStep"/> runs small steps on one thread). Measured now where the cache
     /// lacks them. Why up front: a calibration times the backends against each other, so it must run while nothing else
     /// loads the machine; made lazily by the first of two notebooks run side by side, it once chose the AVX2 kernel at
-    /// libtorch's 56 against the kernel's 35 ms, where idle calibrations on that machine chose libtorch (29.6 against 38.0 ms). <c>workbook run</c> and
-    /// <c>./workbook test</c> call this before they start anything.
+    /// libtorch's 56 against the kernel's 35 ms, where idle calibrations on that machine chose libtorch (29.6 against 38.0 ms).
+    /// <c>workbook run</c>, a local <c>workbook sweep</c> and <c>./workbook test</c> call this before they start anything.
     /// </summary>
     public static IReadOnlyList<ProductChoice> ChooseAll()
     {
@@ -158,16 +158,22 @@ public static class MatMul
                 }
             return choices;
         }
-        finally { _threads.Value = before; }
+        finally { Threads = before; }
     }
 
     /// <summary>True when large CPU float64 products run in a kernel (enabled, and a kernel chosen on this machine).</summary>
     public static bool KernelActive => RunsInKernel(CPU, ScalarType.Float64);
 
     /// <summary>True when products of tensors of this device and dtype (without autograd) run in a kernel.</summary>
-    public static bool RunsInKernel(Device device, ScalarType dtype)
-        => Enabled && device.type == DeviceType.CPU && dtype is ScalarType.Float64 or ScalarType.Float32
-           && Choice(dtype).Choice != ProductBackend.Libtorch;
+    public static bool RunsInKernel(Device device, ScalarType dtype) => ChosenKernel(device, dtype) is not null;
+
+    /// <summary>The kernel that products of this device and dtype (without autograd) run in, or null for libtorch.</summary>
+    static ProductBackend? ChosenKernel(Device device, ScalarType dtype)
+    {
+        if (!Enabled || device.type != DeviceType.CPU || dtype is not (ScalarType.Float64 or ScalarType.Float32)) return null;
+        var chosen = Choice(dtype).Choice;
+        return chosen == ProductBackend.Libtorch ? null : chosen;
+    }
 
     /// <summary>Which backend runs float64 products and why, for notebooks and the benchmark.</summary>
     public static string Backend => Choice(ScalarType.Float64).ToString();
@@ -259,10 +265,8 @@ public static class MatMul
         if (m > int.MaxValue || n > int.MaxValue || k > int.MaxValue) return null;
         // The kernel records no autograd history: products that autograd must see stay in libtorch.
         if (torch.is_grad_enabled() && (a.requires_grad || b.requires_grad || (c?.requires_grad ?? false))) return null;
-        if (!Enabled || a.device.type != DeviceType.CPU || a.dtype is not (ScalarType.Float64 or ScalarType.Float32)) return null;
         // Last, so that small products never start a calibration.
-        var chosen = Choice(a.dtype).Choice;
-        return chosen == ProductBackend.Libtorch ? null : chosen;
+        return ChosenKernel(a.device, a.dtype);
     }
 
     /// <summary>Whether the memory spans of two CPU matrices intersect (conservatively: their address ranges).</summary>
