@@ -14,7 +14,8 @@ def flops(kind, setting):
     return sum(2.0 * n * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(pairs))  # forward, ∇W, ∇a
 
 
-KERNEL_NAMES = {"Avx2Kernel": "AVX2 kernel", "Avx512Kernel": "AVX-512 kernel", "Libtorch": "libtorch"}
+KERNEL_NAMES = {"Avx2Kernel": "AVX2 kernel", "Avx512Kernel": "AVX-512 kernel", "OpenBlas": "OpenBLAS", "Libtorch": "libtorch"}
+PINS = {"avx2": "Avx2Kernel", "avx512": "Avx512Kernel", "openblas": "OpenBlas"}  # bench PATH suffix -> backend
 
 
 def matmul_path(kind, path):
@@ -57,42 +58,49 @@ def main(path):
         # The backend MatMul used in the measuring process (measured there, cached or pinned), and why.
         backends[key] = (r.get("matmul_choice") or ("Libtorch" if r.get("matmul_backend", "").startswith("libtorch") else "Avx512Kernel"),
                          r.get("matmul_backend", ""))
-        groups[key].append((per_process(r, "times_ms"), per_process(r, "cpu_ms"), r.get("vmhwm_mb", float("nan")), min(r["times_ms"] or [float("nan")])))
+        groups[key].append((per_process(r, "times_ms"), per_process(r, "cpu_ms"), r.get("vmhwm_mb", float("nan")), min(r["times_ms"] or [float("nan")]),
+                            r.get("products_ms_per_step", float("nan")), r.get("products_gflops", float("nan"))))
 
     def med(key, i):
-        v = [g[i] for g in groups.get(key, [])]
+        v = [g[i] for g in groups.get(key, []) if g[i] == g[i]]
         return statistics.median(v) if v else float("nan")
+
+    def products(key):
+        """The step's products through MatMul (Bench reads MatMul.Tally): median ms per step and their own rate."""
+        ms, rate = med(key, 4), med(key, 5)
+        return f"{ms:.1f} ({rate:.1f})" if ms == ms and ms > 0 else "–"  # none: PyTorch, or autograd's own products
 
     gf = lambda ms: 16.0 / (ms / 1e3)  # 2000³·2 = 16 GFLOP
     mm = {"pytorch float64": med(("matmul", "-", "pytorch", "autograd", "float64"), 0)}
     for dt in ("float64", "float32"):
-        for p, label in (("-", "libtorch"), ("kernel", "MatMul's choice"), ("avx2", "AVX2 kernel"), ("avx512", "AVX-512 kernel")):
+        for p, label in (("-", "libtorch"), ("kernel", "MatMul's choice"), *((pin, KERNEL_NAMES[b]) for pin, b in PINS.items())):
             if ("matmul", "-", "torchsharp", p, dt) in groups:
                 mm[f"{label} {dt}"] = med(("matmul", "-", "torchsharp", p, dt), 0)
     # MatMul's choice per dtype and why, as the "matmul - kernel" process reported them.
     chosen = {dt: next((backends[k] for k in groups if k[0] == "matmul" and k[3] == "kernel" and k[4] == dt), None)
               for dt in ("float64", "float32")}
     rate_of = {("Libtorch", dt): mm.get(f"libtorch {dt}") for dt in ("float64", "float32")}
-    rate_of.update({(b, dt): mm.get(f"{KERNEL_NAMES[b]} {dt}") for b in ("Avx2Kernel", "Avx512Kernel") for dt in ("float64", "float32")})
+    rate_of.update({(b, dt): mm.get(f"{KERNEL_NAMES[b]} {dt}") for b in PINS.values() for dt in ("float64", "float32")})
     print(f"# Benchmark {machine.get('date', '?')} — {machine.get('cpu', '?')}, {machine.get('nproc', '?')} cores")
     print(cpu_line(machine))
     print(f"load average (1 min) during the run: min {min(loads):.1f}, median {statistics.median(loads):.1f}, max {max(loads):.1f}"
           if loads else "no load recorded")
     if loads and statistics.median(loads) > 1.5 * int(machine.get("nproc", 2)):
         print("**The machine was shared and loaded: the numbers are indicative only** (medians over interleaved A/B rounds).")
-    print("PyTorch ran with /usr/bin/python3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that command only "
-          f"(this machine sets them: {', '.join(machine.get('openblas_env_unset_for_pytorch', []))}).")
+    print(f"OMP_WAIT_POLICY={machine.get('omp_wait_policy') or 'unset (libgomp spins)'} for both sides. "
+          "PyTorch ran with /usr/bin/python3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that command only "
+          f"(set here: {', '.join(v for v in machine.get('openblas_env_unset_for_pytorch', []) if not v.endswith('=')) or 'neither'}).")
     print()
     print("matmul 2000×2000 (median wall; libtorch = TorchSharp's oneMKL; MatMul's choice = the backend "
-          "NoPrior.LinearAlgebra.MatMul measured fastest on this machine; the kernels pinned): "
+          "NoPrior.LinearAlgebra.MatMul measured fastest on this machine; the other backends pinned): "
           + ", ".join(f"{k} {gf(v):.0f} GFLOP/s ({v:.0f} ms)" for k, v in mm.items()))
     for dt, choice in chosen.items():
         if choice:
             b, why = choice
             print(f"MatMul's choice, {dt}: {KERNEL_NAMES.get(b, b)} — {why}")
     print()
-    print("| step | setting (sizes) | implementation | ms/step (wall, median) | best ms/step | CPU ms/step | ratio to PyTorch | GFLOP/s | % of own matmul rate | peak RSS MB | processes |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| step | setting (sizes) | implementation | ms/step (wall, median) | best ms/step | CPU ms/step | ratio to PyTorch | GFLOP/s | % of own matmul rate | products ms/step (GFLOP/s in them) | peak RSS MB | processes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     order = {"autograd": 0, "closedform-libtorch": 1, "closedform": 2, "fused-libtorch": 3, "fused": 4}
     for kind in ("attack", "train"):
         for setting in SETTINGS:
@@ -118,14 +126,14 @@ def main(path):
                     else:
                         # The backend the measuring process reported: pinned ("-avx2"), or MatMul's own choice.
                         backend = backends[k][0]
-                        pinned = k[3].endswith(("-avx2", "-avx512"))
+                        pinned = k[3].endswith(tuple("-" + pin for pin in PINS))
                         name += f", {KERNEL_NAMES.get(backend, backend)} ({'pinned' if pinned else 'MatMul' + chr(39) + 's choice'})"
                 name += f", {k[4]}"
                 peak = mm["pytorch float64"] if k[2] == "pytorch" else (rate_of.get((backend, k[4])) or float("nan"))
                 rate = f / (wall / 1e3) / 1e9
                 best = min(g[3] for g in groups[k])
                 print(f"| {kind} | {setting} ({sizes}) | {name} | {wall:.1f} | {best:.1f} | {cpu:.1f} | {wall / ref:.2f} | {rate:.1f} | "
-                      f"{100 * rate / gf(peak):.0f}% | {hwm:.0f} | {len(groups[k])} |")
+                      f"{100 * rate / gf(peak):.0f}% | {products(k)} | {hwm:.0f} | {len(groups[k])} |")
     print()
     best_mm = [(v, k) for k, v in mm.items() if k.endswith("float64") and v == v]
     if best_mm:
@@ -141,6 +149,10 @@ def main(path):
                 line = f"{kind} {setting}, float64, MatMul's choice: {rate:.1f} GFLOP/s = {100 * rate / gf(best_ms):.0f}% of that best rate"
                 if lib in groups:
                     line += f"; {med(mine, 0) / med(lib, 0):.2f}× the time of its own libtorch path ({med(mine, 0):.1f} against {med(lib, 0):.1f} ms)"
+                if med(mine, 4) > 0:
+                    # Products alone: the step's rate if everything between them took no time.
+                    line += (f"; its products take {med(mine, 4):.1f} ms of it ({100 * med(mine, 4) / med(mine, 0):.0f}%) at "
+                             f"{med(mine, 5):.1f} GFLOP/s, {100 * med(mine, 5) / gf(best_ms):.0f}% of the best rate")
                 print(line + ".")
     print()
     print("FLOPs per step (matrix products only, same for every formulation): " + ", ".join(

@@ -43,10 +43,13 @@ measure() {
   printf '{"load_before": %s, "load_after": %s, "cmd": "%s", "result": %s}\n' "$before" "$after" "${*: -6}" "$res" >>"$out"
   printf '  load %s→%s  %s\n' "$before" "$after" "${*: -6}" >&2
 }
+# Both sides run as the workbook does (./workbook exports it too): libgomp's idle workers sleep instead of spinning.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 # PyTorch runs with /usr/bin/python3 (Debian's modules) and with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for that
 # command only: these machines set them to work around old OpenBLAS bugs, and they slow OpenBLAS's kernels down here.
 py() { measure env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_bench.py "$@"; }
-net() { measure "$cs" "$@"; }
+# The C# side likewise: its OpenBLAS backend loads the same library, under the same settings.
+net() { measure env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$cs" "$@"; }
 
 steps() { # kind setting -> steps per process
   case "$1/$2" in
@@ -59,13 +62,15 @@ echo "bench: $rounds rounds, $threads threads, settings: $settings; raw results 
 # The CPU as report.py prints it with every table: vendor, family, model, and the vector extensions the kernels care about.
 cpuinfo() { grep -m1 "^$1[[:space:]]*:" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'; }
 vector_flags=$(cpuinfo flags | tr ' ' '\n' | grep -xE 'avx|avx2|fma|avx512f|avx512dq|avx512bw|avx512vl|avx512_vnni|avx512_bf16' | paste -sd, -)
-printf '{"machine": {"date": "%s", "cpu": "%s", "cpu_vendor": "%s", "cpu_family": "%s", "cpu_model": "%s", "cpu_vector_flags": "%s", "nproc": %s, "uptime": "%s", "openblas_env_unset_for_pytorch": ["OPENBLAS_CORETYPE=%s", "OPENBLAS_L2_SIZE=%s"]}}\n' \
-  "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cpuinfo 'model name')" "$(cpuinfo vendor_id)" "$(cpuinfo 'cpu family')" "$(cpuinfo model)" "$vector_flags" \
+printf '{"machine": {"omp_wait_policy": "%s", "date": "%s", "cpu": "%s", "cpu_vendor": "%s", "cpu_family": "%s", "cpu_model": "%s", "cpu_vector_flags": "%s", "nproc": %s, "uptime": "%s", "openblas_env_unset_for_pytorch": ["OPENBLAS_CORETYPE=%s", "OPENBLAS_L2_SIZE=%s"]}}\n' \
+  "$OMP_WAIT_POLICY" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cpuinfo 'model name')" "$(cpuinfo vendor_id)" "$(cpuinfo 'cpu family')" "$(cpuinfo model)" "$vector_flags" \
   "$(nproc)" "$(uptime)" "${OPENBLAS_CORETYPE:-}" "${OPENBLAS_L2_SIZE:-}" >"$out"
-# The kernels this CPU can run (the bench pins each in turn; MatMul's own choice is measured too, as "kernel"/"fused").
+# The backends besides libtorch this machine can run (the bench pins each in turn; MatMul's own choice is measured too, as "kernel"/"fused").
 kernels=""
 [[ ",$vector_flags," == *",avx2,"* && ",$vector_flags," == *",fma,"* ]] && kernels="avx2"
 [[ ",$vector_flags," == *",avx512f,"* ]] && kernels="$kernels avx512"
+# OpenBLAS through MatMul (installed above; the same library PyTorch uses here).
+ldconfig -p | grep "libopenblas.so.0 " >/dev/null && kernels="$kernels openblas"
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds: $(uptime)" >&2
   py matmul - "$threads" 3

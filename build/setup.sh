@@ -28,8 +28,10 @@ dpkg-query -W -f='${Status}' libjs-mathjax 2>/dev/null | grep -q "install ok ins
 # single-node one on localhost (tests/NoPrior.Notebooks.Tests/Slurm/single-node.sh). Without recommends: the plugins
 # the workbook needs (auth/munge, select/cons_tres, proctrack/linuxproc) are in slurm-wlm-basic-plugins, a dependency;
 # the recommended ones would add two dozen packages. Their services stay down without /etc/slurm/slurm.conf.
+# libopenblas0-pthread: OpenBLAS, one of the matrix-product backends MatMul calibrates between (it was the fastest on
+# AMD Zen 3 here, where libtorch's oneMKL takes a generic path; lib/NoPrior/LinearAlgebra/OpenBlas.cs).
 lean=()
-for p in slurm-wlm munge; do
+for p in slurm-wlm munge libopenblas0-pthread; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || lean+=("$p")
 done
 if [ $((${#missing[@]} + ${#lean[@]})) -gt 0 ]; then

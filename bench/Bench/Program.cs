@@ -2,9 +2,9 @@
 //   bench attack SETTING PATH DTYPE THREADS STEPS   PATH: autograd | closedform | fused | run
 //   bench train  SETTING PATH DTYPE THREADS STEPS   PATH: closedform (GradientDescent.Train)
 //   bench matmul SIZE PATH DTYPE THREADS REPS       SIZE: - (2000×2000), N (N³) or Nt (N³ with B = Wᵀ); PATH: - (libtorch's own) | kernel (NoPrior.LinearAlgebra.MatMul,
-//                                                   whichever backend it chose on this machine) | avx2 | avx512 (MatMul pinned to that kernel)
+//                                                   whichever backend it chose on this machine) | avx2 | avx512 | openblas (MatMul pinned to that backend)
 //   A PATH ending in "-libtorch" (e.g. fused-libtorch) runs with MatMul.Enabled = false: every product in libtorch;
-//   "-avx2" / "-avx512" (e.g. fused-avx2) pins MatMul to that kernel (MatMul.Pinned); otherwise MatMul measures and chooses.
+//   "-avx2" / "-avx512" / "-openblas" (e.g. fused-avx2) pins MatMul to that backend (MatMul.Pinned); otherwise MatMul measures and chooses.
 //   bench accuracy SETTING - - THREADS STEPS        float32 vs float64: attack and training after STEPS steps
 // Sizes match bench/torch_bench.py.
 using System.Diagnostics;
@@ -25,10 +25,10 @@ var settingsBySize = new Dictionary<string, (int[] Widths, int M, int N)>
 };
 string kind = args[0], setting = args[1], pathArg = args[2], path = pathArg, dtypeName = args[3];
 if (path.EndsWith("-libtorch")) { MatMul.Enabled = false; path = path[..^"-libtorch".Length]; }
-foreach (var (suffix, pin) in new[] { ("avx2", ProductBackend.Avx2Kernel), ("avx512", ProductBackend.Avx512Kernel) })
+foreach (var (suffix, pin) in new[] { ("avx2", ProductBackend.Avx2Kernel), ("avx512", ProductBackend.Avx512Kernel), ("openblas", ProductBackend.OpenBlas) })
     if (path == suffix || path.EndsWith("-" + suffix))
     {
-        MatMul.Pinned = pin; // throws, naming the kernel, on a CPU that cannot run it
+        MatMul.Pinned = pin; // throws, naming the backend and why, on a machine that cannot run it
         path = path == suffix ? "kernel" : path[..^(suffix.Length + 1)];
     }
 int threads = int.Parse(args[4]), steps = int.Parse(args[5]);
@@ -49,8 +49,10 @@ var result = new Dictionary<string, object?>
     ["impl"] = "torchsharp", ["kind"] = kind, ["setting"] = setting, ["path"] = pathArg, ["dtype"] = dtypeName,
     ["threads"] = torch.get_num_threads(),
 };
-// The backend MatMul uses for this dtype and why (measured, cached or pinned); read at the thread count the loops use.
-var productChoice = MatMul.Choice(dtype);
+// The backend MatMul uses for this dtype and the class of this setting's products, and why (measured, cached or
+// pinned); read at the thread count the loops use.
+var productSize = kind == "matmul" ? ProductSize.Large : ProductCalibration.SizeOfLayers(widths, kind == "train" ? n : m);
+var productChoice = MatMul.Choice(dtype, productSize);
 result["matmul_backend"] = productChoice.ToString();
 result["matmul_choice"] = productChoice.Choice.ToString();
 // Untimed steps first, as in torch_bench.py (WARMUP): page faults, allocator growth and JIT tiering.
@@ -87,6 +89,7 @@ switch (kind)
         {
             // End to end through the library's loop: Run(steps) does steps+2 loss evaluations and steps gradient steps.
             double c0 = CpuMs();
+            MatMul.ResetTally();
             var r = ReconstructionAttack.Run(net, new AttackSettings { Candidates = m, Steps = steps, Seed = 3, ProgressTitle = null, Objective = obj });
             times.Add(r.Elapsed.TotalMilliseconds / steps);
             cpu.Add((CpuMs() - c0) / steps);
@@ -101,11 +104,12 @@ switch (kind)
         Tensor? mX = null, mL = null;
         double thetaNorm = net.Norm();
         // The thread split ReconstructionAttack.Run uses (see Parallelism.ForStep).
-        using var threadScope = Parallelism.ForStep(AttackGradient.FlopsPerStep(widths, m), kernelProducts: path == "fused" && MatMul.RunsInKernel(net.Device, net.DType));
+        using var threadScope = Parallelism.ForStep(AttackGradient.FlopsPerStep(widths, m), kernelProducts: path == "fused" && MatMul.RunsInKernel(net.Device, net.DType, productSize));
         // The step's intermediates reused from step to step, as in ReconstructionAttack.Run.
         using var workspace = new TensorWorkspace();
         for (int t = 0; t < steps + Warmup; t++)
         {
+            if (t == Warmup) MatMul.ResetTally();
             double c0 = CpuMs();
             var clock = Stopwatch.StartNew();
             using (var scope = torch.NewDisposeScope())
@@ -147,6 +151,7 @@ switch (kind)
         // One warm-up run, then the timed one; per-step time = total / steps (Train logs the loss every step, as PyTorch's .item()).
         GradientDescent.Train(net, data, new TrainingSettings(Warmup, 0.01, LogEvery: 1_000_000)).Dispose();
         double c0 = CpuMs();
+        MatMul.ResetTally();
         var clock = Stopwatch.StartNew();
         using var run = GradientDescent.Train(net, data, new TrainingSettings(steps, 0.01, LogEvery: 1_000_000));
         times.Add(clock.Elapsed.TotalMilliseconds / steps);
@@ -200,6 +205,15 @@ switch (kind)
 }
 result["times_ms"] = times;
 result["cpu_ms"] = cpu;
+if (kind is "attack" or "train")
+{
+    // The step's matrix products through MatMul (any backend), per timed step: how much of the step they are, and
+    // their own rate at the step's shapes (the bound on the step's rate if everything else took no time).
+    var tally = MatMul.Tally;
+    result["products_per_step"] = (double)tally.Products / steps;
+    result["products_ms_per_step"] = tally.Time.TotalMilliseconds / steps;
+    result["products_gflops"] = tally.GigaflopsPerSecond;
+}
 result["loss"] = double.IsFinite(loss) ? loss : null;
 result["vmhwm_mb"] = VmHwmMb();
 Console.WriteLine(JsonSerializer.Serialize(result));

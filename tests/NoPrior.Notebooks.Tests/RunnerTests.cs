@@ -224,10 +224,11 @@ public sealed class RunnerTests : IDisposable
         var first = RunnerHarness.Workbook(cache, "calibrate");
         Assert.True(first.ExitCode == 0, first.All);
         var lines = first.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // float64 and float32, at one thread and at libtorch's count (one line each when that count is 1).
-        Assert.Contains(lines.Length, new[] { 2, 4 });
+        // float64 and float32, large and small products, at one thread and at libtorch's count (one line each when that count is 1).
+        Assert.Contains(lines.Length, new[] { 4, 8 });
         Assert.Contains(lines, l => l.StartsWith("matrix products at 1 thread, float64: ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("matrix products at 1 thread, float32: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("matrix products at 1 thread, float64 small products: ", StringComparison.Ordinal));
         bool measures = !first.Stdout.Contains("no kernel", StringComparison.OrdinalIgnoreCase) && File.Exists(Path.Combine(_out, "matmul-backend.json"));
         var second = RunnerHarness.Workbook(cache, "calibrate");
         Assert.True(second.ExitCode == 0, second.All);

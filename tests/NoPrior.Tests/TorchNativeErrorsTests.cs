@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using NoPrior.LinearAlgebra;
 using static TorchSharp.torch;
 
 namespace NoPrior.Tests;
@@ -9,6 +10,25 @@ static class TestAssemblySetup
     // Before any test binds a TorchSharp P/Invoke (a binding made before the resolver exists stays unguarded).
     [ModuleInitializer]
     internal static void GuardTorchSharp() => TorchNativeErrors.Install();
+
+    /// <summary>The unit tests read the machine's backend choice but never write it. Tests run in parallel, so a
+    /// calibration made lazily here would time the backends on a loaded machine and cache a wrong choice for every later
+    /// process (it happened: the AVX2 kernel chosen at libtorch's 85 against its 42 ms, where an idle calibration chose
+    /// otherwise). So the tests use a copy of the machine's cache in a temporary folder; <c>./workbook test</c> runs
+    /// <c>workbook calibrate</c> on the idle machine first, which fills the real one.</summary>
+    [ModuleInitializer]
+    internal static void KeepTheMachineCacheOfProductChoices()
+    {
+        string? machine = MatMul.CacheFile;
+        string copy = Path.Combine(Path.GetTempPath(), $"noprior-tests-{Environment.ProcessId}", "matmul-backend.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        if (machine is not null && File.Exists(machine)) File.Copy(machine, copy, overwrite: true);
+        MatMul.CacheFile = copy;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(Path.GetDirectoryName(copy)!, recursive: true); } catch (IOException) { }
+        };
+    }
 }
 
 /// <summary>

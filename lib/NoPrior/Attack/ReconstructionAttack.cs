@@ -92,7 +92,7 @@ public static class ReconstructionAttack
         // The hand-derived step's large intermediates and gradients, allocated at the first step and overwritten by
         // every later one (no page faults for fresh memory each step; see TensorWorkspace).
         using var workspace = fast ? new TensorWorkspace() : null;
-        using var threads = Parallelism.ForStep(AttackGradient.FlopsPerStep(net.Widths, m), kernelProducts: fast && MatMul.RunsInKernel(net.Device, net.DType));
+        using var threads = Parallelism.ForStep(AttackGradient.FlopsPerStep(net.Widths, m), kernelProducts: fast && MatMul.RunsInKernel(net.Device, net.DType, ProductCalibration.SizeOfLayers(net.Widths, m)));
         using var sink = settings.ProgressTitle is { } title ? Progress.Start(title, settings.Steps) : null;
         var clock = Stopwatch.StartNew();
         int done = 0;

@@ -16,6 +16,27 @@ public enum ProductBackend
     Avx2Kernel,
     /// <summary>This project's blocked kernel with the 8 × 3-vector AVX-512 micro-kernel.</summary>
     Avx512Kernel,
+    /// <summary>The machine's OpenBLAS (<c>cblas_dgemm</c>/<c>cblas_sgemm</c>), where one is installed (<see cref="LinearAlgebra.OpenBlas"/>).</summary>
+    OpenBlas,
+}
+
+/// <summary>The two classes of products the backend is chosen for separately: the notebooks' fast-default layers
+/// (tens of candidates through 784-400 layers) and paper-scale ones (a thousand through 1000-wide layers). A backend that
+/// wins on the second can lose on the first: on Zen 3, OpenBLAS multiplied 768³ products 8 % faster than libtorch and the
+/// notebooks' 40×784·784×400 ones 10–20 % slower (bench/README.md).</summary>
+public enum ProductSize
+{
+    /// <summary>m·n·k at or above <see cref="ProductCalibration.SmallBelow"/>, timed on 768³ products.</summary>
+    Large,
+    /// <summary>m·n·k below <see cref="ProductCalibration.SmallBelow"/>, timed on the products of a 40-candidate step through a 784-400 layer.</summary>
+    Small,
+}
+
+/// <summary>Products counted by <see cref="MatMul.Tally"/>: how many, their multiply-adds (m·n·k summed) and wall time.</summary>
+public readonly record struct ProductTally(long Products, long MultiplyAdds, TimeSpan Time)
+{
+    /// <summary>Floating-point operations per second inside the products (2 per multiply-add), in GFLOP/s; 0 when none were timed.</summary>
+    public double GigaflopsPerSecond => Time > TimeSpan.Zero ? 2.0 * MultiplyAdds / Time.TotalSeconds / 1e9 : 0;
 }
 
 /// <summary>What <see cref="MatMul"/> chose for one dtype, and why.</summary>
@@ -25,19 +46,19 @@ public enum ProductBackend
 /// libtorch can run here).</param>
 /// <param name="Threads">Threads the candidates were timed with.</param>
 /// <param name="Source">"measured now", "cached in FILE (measured …)", "pinned by …" or why nothing was measured.</param>
+/// <param name="Size">The class of products this choice is for.</param>
 public sealed record ProductChoice(ScalarType DType, ProductBackend Choice, IReadOnlyDictionary<ProductBackend, double> Milliseconds,
-    int Threads, string Source)
+    int Threads, string Source, ProductSize Size = ProductSize.Large)
 {
     /// <summary>One line for notebooks and the benchmark, e.g. "float64: libtorch (libtorch 29.6 ms, AVX2 kernel
     /// 38.0 ms for a 768×768·768×768 product with W and with Wᵀ at 2 threads; measured now, cached in …)", as measured
     /// on a 2-core AMD EPYC Zen 3.</summary>
     public override string ToString()
     {
-        string name = $"{(DType == ScalarType.Float64 ? "float64" : "float32")}: {ProductCalibration.Describe(Choice)}";
+        string name = $"{(DType == ScalarType.Float64 ? "float64" : "float32")}{(Size == ProductSize.Small ? " small products" : "")}: {ProductCalibration.Describe(Choice)}";
         if (Milliseconds.Count == 0) return $"{name} ({Source})";
         var times = string.Join(", ", Milliseconds.Select(kv => $"{ProductCalibration.Describe(kv.Key)} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)} ms"));
-        int s = ProductCalibration.Side;
-        return $"{name} ({times} for a {s}×{s}·{s}×{s} product with W and with Wᵀ at {Threads} thread{(Threads == 1 ? "" : "s")}; {Source})";
+        return $"{name} ({times} for {ProductCalibration.Shapes(Size)} at {Threads} thread{(Threads == 1 ? "" : "s")}; {Source})";
     }
 }
 
@@ -50,26 +71,51 @@ public sealed record ProductChoice(ScalarType DType, ProductBackend Choice, IRea
 /// processes on the same machine make the same choice without measuring (and give the same numbers).
 /// </summary>
 /// <remarks>
-/// Why: the kernel is not faster everywhere. On Zen 5 (AVX-512 on 512-bit units) the AVX-512 kernel multiplied float64
+/// Why: no backend is faster everywhere. On Zen 5 (AVX-512 on 512-bit units) the AVX-512 kernel multiplied float64
 /// at 196 GFLOP/s against libtorch's 121; on Zen 4 (AVX-512 split into 256-bit halves) it was slower than libtorch (81
-/// against 91); on Zen 3 (no AVX-512) only the AVX2 kernel and libtorch can run. A fixed rule by CPU flags was wrong on
-/// Zen 4 and would be wrong again on the next machine.
+/// against 91); on Zen 3 (no AVX-512) the AVX2 kernel lost to libtorch and OpenBLAS beat both. A fixed rule by CPU flags
+/// was wrong on Zen 4 and would be wrong again on the next machine.
 /// </remarks>
 public static class ProductCalibration
 {
     /// <summary>Side of the square calibration products (two 768³ products: ~30 ms in float64 on 2 Zen 3 cores).</summary>
     public const int Side = 768;
-    /// <summary>Timed rounds per candidate (after one untimed round).</summary>
-    public const int Rounds = 3;
+    /// <summary>Timed rounds per candidate (after one untimed round). Seven, not three: on this project's 2-core VMs the
+    /// best of three still swung by 5–10 % from one calibration to the next (a neighbour taking a core for a second), about
+    /// the size of the differences being measured.</summary>
+    public const int Rounds = 7;
     /// <summary>Part of the cache key: raise it when what is measured changes, so older entries are measured again.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
     /// <summary>A kernel is chosen only if its best time is below this fraction of libtorch's.</summary>
     public const double Margin = 0.95;
+    /// <summary>Products with fewer multiply-adds (m·n·k) than this take the choice made for <see cref="ProductSize.Small"/>
+    /// (64 Mi: a 40-candidate step's 12.5 M, up to ~200 candidates through 784-400; a 1000-candidate step's 784 M and 1 G are large).</summary>
+    public const long SmallBelow = 64L << 20;
+    /// <summary>The small calibration products: [SmallM, SmallK]·[SmallK, SmallN] as a·Wᵀ and [SmallM, SmallN]·[SmallN, SmallK] as δ·W,
+    /// <see cref="SmallRepeats"/> times per timing.</summary>
+    public const int SmallM = 40, SmallK = 784, SmallN = 400, SmallRepeats = 16;
+
+    /// <summary>The class of a product of [m, k]·[k, n].</summary>
+    public static ProductSize SizeOf(long m, long k, long n) => (double)m * n * k < SmallBelow ? ProductSize.Small : ProductSize.Large;
+
+    /// <summary>The class of a step's largest product: <paramref name="rows"/> inputs through layers of these widths.</summary>
+    public static ProductSize SizeOfLayers(IReadOnlyList<int> widths, long rows)
+    {
+        long largest = 0;
+        for (int i = 0; i + 1 < widths.Count; i++) largest = Math.Max(largest, (long)widths[i] * widths[i + 1]);
+        return SizeOf(rows, largest, 1);
+    }
+
+    /// <summary>The calibration's products for a class, in words.</summary>
+    public static string Shapes(ProductSize size) => size == ProductSize.Small
+        ? $"{SmallRepeats} pairs of {SmallM}×{SmallK}·{SmallK}×{SmallN} products (a·Wᵀ and δ·W)"
+        : $"a {Side}×{Side}·{Side}×{Side} product with W and with Wᵀ";
 
     public static string Describe(ProductBackend b) => b switch
     {
         ProductBackend.Avx512Kernel => Avx512Tile.Name,
         ProductBackend.Avx2Kernel => Avx2Tile.Name,
+        ProductBackend.OpenBlas => LinearAlgebra.OpenBlas.Name,
         _ => "libtorch",
     };
 
@@ -78,13 +124,24 @@ public static class ProductCalibration
     {
         ProductBackend.Avx512Kernel => Avx512Tile.IsSupported,
         ProductBackend.Avx2Kernel => Avx2Tile.IsSupported,
+        ProductBackend.OpenBlas => LinearAlgebra.OpenBlas.IsAvailable,
         _ => true,
     };
 
     /// <summary>The backends this machine can run, libtorch first.</summary>
     public static ProductBackend[] Candidates() => Enum.GetValues<ProductBackend>().Where(CanRun).ToArray();
 
-    /// <summary>The kernels this machine can run (the candidates without libtorch).</summary>
+    /// <summary>Why this machine cannot run <paramref name="b"/>, or "" if it can.</summary>
+    public static string WhyNot(ProductBackend b) => CanRun(b) ? "" : b switch
+    {
+        ProductBackend.Avx512Kernel => "this CPU or runtime has no AVX-512",
+        ProductBackend.Avx2Kernel => "this CPU or runtime has no AVX2 with FMA",
+        ProductBackend.OpenBlas => LinearAlgebra.OpenBlas.Unavailable,
+        _ => "",
+    };
+
+    /// <summary>The backends other than libtorch this machine can run (the candidates without libtorch): this project's
+    /// kernels and OpenBLAS. MatMul's "kernel" means any of them.</summary>
     public static ProductBackend[] Kernels() => Candidates().Where(b => b != ProductBackend.Libtorch).ToArray();
 
     /// <summary>Times each candidate <paramref name="rounds"/> times, interleaved (round-robin, after one untimed call
@@ -121,26 +178,36 @@ public static class ProductCalibration
         return chosen;
     }
 
-    /// <summary>Measures the candidates for <paramref name="dtype"/> at <paramref name="threads"/> threads (libtorch's
-    /// intra-op count set to the same for the measurement and restored after).</summary>
-    public static ProductChoice Measure(ScalarType dtype, int threads)
+    /// <summary>Measures the candidates for <paramref name="dtype"/> at <paramref name="threads"/> threads on the products
+    /// of <paramref name="size"/> (libtorch's intra-op count set to the same for the measurement and restored after).</summary>
+    public static ProductChoice Measure(ScalarType dtype, int threads, ProductSize size = ProductSize.Large)
     {
         var candidates = Candidates();
         int before = torch.get_num_threads();
         using var noGrad = torch.no_grad();
         // Deterministic values in [0.5, 1.5) without touching any random generator (no denormals, no zeros).
-        using var a = (torch.arange(Side * Side, dtype: ScalarType.Float64).remainder_(97).div_(97).add_(0.5)).reshape(Side, Side).to(dtype);
-        using var w = a.flip(0).contiguous();
-        using var bt = w.t();
-        using var c = torch.empty(Side, Side, dtype: dtype);
+        static Tensor Values(long rows, long cols, ScalarType dtype) =>
+            torch.arange(rows * cols, dtype: ScalarType.Float64).remainder_(97).div_(97).add_(0.5).reshape(rows, cols).to(dtype);
+        bool small = size == ProductSize.Small;
+        long m = small ? SmallM : Side, k = small ? SmallK : Side, n = small ? SmallN : Side;
+        int repeats = small ? SmallRepeats : 1;
+        using var a = Values(m, k, dtype);       // [m, k]: a layer's inputs
+        using var w = Values(n, k, dtype).flip(0).contiguous(); // [n, k]: its weights, row-major as in a network
+        using var wt = w.t();                    // Wᵀ [k, n]: the forward product a·Wᵀ
+        using var delta = Values(m, n, dtype);   // [m, n]: the backward sweep's δ·W
+        using var forward = torch.empty(m, n, dtype: dtype);
+        using var backward = torch.empty(m, k, dtype: dtype);
         try
         {
             if (before != threads) torch.set_num_threads(threads);
             // Both layouts of the hot loops: a·Wᵀ (a layer's forward product) and δ·W (the backward sweep).
-            var actions = candidates.Select(b => (Action)(() => { MatMul.RunWith(b, c, a, bt, threads); MatMul.RunWith(b, c, a, w, threads); })).ToArray();
+            var actions = candidates.Select(b => (Action)(() =>
+            {
+                for (int r = 0; r < repeats; r++) { MatMul.RunWith(b, forward, a, wt, threads); MatMul.RunWith(b, backward, delta, w, threads); }
+            })).ToArray();
             var (chosen, ms) = Fastest(actions, Rounds, Margin);
             var times = candidates.Select((b, i) => (b, ms[i])).ToDictionary(x => x.b, x => x.Item2);
-            return new ProductChoice(dtype, candidates[chosen], times, threads, "measured now");
+            return new ProductChoice(dtype, candidates[chosen], times, threads, "measured now", size);
         }
         finally
         {
@@ -148,14 +215,14 @@ public static class ProductCalibration
         }
     }
 
-    /// <summary>The cache key: CPU model, logical cores, the vector instructions .NET will use, dtype, threads, TorchSharp,
-    /// and the calibration's <see cref="Version"/>.</summary>
-    public static string Key(ScalarType dtype, int threads)
+    /// <summary>The cache key: CPU model, logical cores, the backends this machine can run, dtype, threads, the class of
+    /// products, TorchSharp, and the calibration's <see cref="Version"/>.</summary>
+    public static string Key(ScalarType dtype, int threads, ProductSize size = ProductSize.Large)
     {
         string cpu = CpuIdentity();
         string isa = string.Join("+", Candidates().Skip(1).Select(b => b.ToString()));
         string ts = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?";
-        return $"{cpu}|cores={Environment.ProcessorCount}|kernels={(isa.Length == 0 ? "none" : isa)}|{dtype}|threads={threads}|TorchSharp={ts}|calibration={Version}";
+        return $"{cpu}|cores={Environment.ProcessorCount}|kernels={(isa.Length == 0 ? "none" : isa)}|{dtype}|threads={threads}|products={size.ToString().ToLowerInvariant()}|TorchSharp={ts}|calibration={Version}";
     }
 
     static string CpuIdentity()
@@ -182,7 +249,7 @@ public static class ProductCalibration
 
     /// <summary>The cached choice for <paramref name="key"/> in <paramref name="file"/>, or null (no file, no entry, an
     /// unreadable or malformed file, or a backend this machine cannot run).</summary>
-    public static ProductChoice? Read(string file, string key, ScalarType dtype, int threads)
+    public static ProductChoice? Read(string file, string key, ScalarType dtype, int threads, ProductSize size = ProductSize.Large)
     {
         try
         {
@@ -193,7 +260,7 @@ public static class ProductCalibration
             if (e["ms"] is JsonObject times)
                 foreach (var (name, v) in times)
                     if (Enum.TryParse<ProductBackend>(name, out var b) && v is JsonValue jv && jv.TryGetValue(out double t)) ms[b] = t;
-            return new ProductChoice(dtype, choice, ms, threads, $"cached in {file}, measured {(string?)e["measured"]}");
+            return new ProductChoice(dtype, choice, ms, threads, $"cached in {file}, measured {(string?)e["measured"]}", size);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
         {
@@ -219,7 +286,7 @@ public static class ProductCalibration
             {
                 ["choice"] = choice.Choice.ToString(),
                 ["ms"] = ms,
-                ["side"] = Side,
+                ["products"] = Shapes(choice.Size),
                 ["measured"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture),
             };
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
@@ -265,7 +332,7 @@ public static class ProductCalibration
         return string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache", "noprior", "matmul-backend.json");
     }
 
-    /// <summary>NOPRIOR_MATMUL: auto (or unset) measures; libtorch, avx2 or avx512 pins.</summary>
+    /// <summary>NOPRIOR_MATMUL: auto (or unset) measures; libtorch, avx2, avx512 or openblas pins.</summary>
     public static ProductBackend? PinnedByEnvironment()
     {
         var v = Environment.GetEnvironmentVariable("NOPRIOR_MATMUL");
@@ -278,6 +345,7 @@ public static class ProductCalibration
         "libtorch" => ProductBackend.Libtorch,
         "avx2" => ProductBackend.Avx2Kernel,
         "avx512" => ProductBackend.Avx512Kernel,
-        _ => throw new ArgumentException($"{where} = '{value}': expected auto, libtorch, avx2 or avx512."),
+        "openblas" => ProductBackend.OpenBlas,
+        _ => throw new ArgumentException($"{where} = '{value}': expected auto, libtorch, avx2, avx512 or openblas."),
     };
 }

@@ -88,7 +88,7 @@ public static class GradientDescent
         int step = 0;
         using var progress = NoPrior.Progress.Start(settings.Title, settings.Steps);
         // Forward + backward sweep ≈ 6 n P floating-point operations per step.
-        using var threads = Parallelism.ForStep(6.0 * n * init.ParameterCount, kernelProducts: MatMul.RunsInKernel(init.Device, init.DType));
+        using var threads = Parallelism.ForStep(6.0 * n * init.ParameterCount, kernelProducts: MatMul.RunsInKernel(init.Device, init.DType, ProductCalibration.SizeOfLayers(init.Widths, n)));
         // The sweep's [n, width] tensors and the gradient sums, allocated at the first step and overwritten by every later
         // one instead of allocated afresh (see TensorWorkspace).
         using var workspace = new TensorWorkspace();

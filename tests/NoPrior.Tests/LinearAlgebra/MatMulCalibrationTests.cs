@@ -30,6 +30,22 @@ public class MatMulCalibrationTests
     }
 
     [Fact]
+    public void Products_are_classed_small_or_large_by_their_multiply_adds()
+    {
+        // The notebooks' fast default (40 candidates through 784-400) is small; the paper's scale (1000 through 784-1000-1000) large.
+        Assert.Equal(ProductSize.Small, ProductCalibration.SizeOf(40, 784, 400));
+        Assert.Equal(ProductSize.Large, ProductCalibration.SizeOf(1000, 784, 1000));
+        Assert.Equal(ProductSize.Small, ProductCalibration.SizeOf(1, 1, ProductCalibration.SmallBelow - 1));
+        Assert.Equal(ProductSize.Large, ProductCalibration.SizeOf(1, 1, ProductCalibration.SmallBelow));
+        Assert.Equal(ProductSize.Small, ProductCalibration.SizeOfLayers(new[] { 784, 400, 1 }, 40));
+        Assert.Equal(ProductSize.Large, ProductCalibration.SizeOfLayers(new[] { 784, 1000, 1000, 1 }, 1000));
+        // The largest layer decides: 200 × 1000 × 1000 = 200 M is large although 200 × 784 × 100 would not be.
+        Assert.Equal(ProductSize.Large, ProductCalibration.SizeOfLayers(new[] { 784, 100, 1000, 1000, 1 }, 200));
+        // Each class has its own cache entry.
+        Assert.NotEqual(ProductCalibration.Key(ScalarType.Float64, 2, ProductSize.Small), ProductCalibration.Key(ScalarType.Float64, 2, ProductSize.Large));
+    }
+
+    [Fact]
     public void Timing_finds_a_clearly_faster_candidate_in_either_position()
     {
         // Busy-wait candidates three times apart, so a loaded machine (another test process, a notebook) cannot swap
@@ -84,6 +100,18 @@ public class MatMulCalibrationTests
             MatMul.ForgetChoices();
             Assert.Equal(other, MatMul.Choice(ScalarType.Float64).Choice);
             Assert.Equal(other != ProductBackend.Libtorch, MatMul.KernelActive);
+
+            // Small products have their own measurement and entry, and the two classes can differ.
+            var small = MatMul.Choice(ScalarType.Float64, ProductSize.Small);
+            Assert.Equal(ProductSize.Small, small.Size);
+            Assert.StartsWith("measured now, cached in", small.Source);
+            string smallKey = ProductCalibration.Key(ScalarType.Float64, measured.Threads, ProductSize.Small);
+            Assert.NotNull(JsonNode.Parse(File.ReadAllText(file))![smallKey]);
+            Assert.Null(ProductCalibration.Write(file, key, measured with { Choice = ProductCalibration.Kernels()[0] }));
+            Assert.Null(ProductCalibration.Write(file, smallKey, small with { Choice = ProductBackend.Libtorch }));
+            MatMul.ForgetChoices();
+            Assert.True(MatMul.RunsInKernel(CPU, ScalarType.Float64, ProductSize.Large));
+            Assert.False(MatMul.RunsInKernel(CPU, ScalarType.Float64, ProductSize.Small));
 
             // Another CPU's entry is not read; a malformed file is not an error (measured again and replaced).
             Assert.Null(ProductCalibration.Read(file, key.Replace("family", "famille"), ScalarType.Float64, measured.Threads));

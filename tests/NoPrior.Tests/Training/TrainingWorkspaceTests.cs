@@ -97,7 +97,7 @@ public class TrainingWorkspaceTests
             // AVX2 kernel for 2 threads and libtorch for 1, so this loop at 2 threads multiplied in another backend than
             // Train's 1-thread steps and the comparison failed for that reason alone.)
             var w = net.Weights.Select(t => t.clone()).ToArray();
-            using var threads = Parallelism.ForStep(6.0 * 60 * net.ParameterCount, kernelProducts: MatMul.RunsInKernel(net.Device, net.DType));
+            using var threads = Parallelism.ForStep(6.0 * 60 * net.ParameterCount, kernelProducts: MatMul.RunsInKernel(net.Device, net.DType, ProductCalibration.SizeOfLayers(net.Widths, 60)));
             for (int s = 0; s < steps; s++)
             {
                 using var scope = torch.NewDisposeScope();
