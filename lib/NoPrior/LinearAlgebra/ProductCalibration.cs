@@ -66,7 +66,7 @@ public sealed record ProductChoice(ScalarType DType, ProductBackend Choice, IRea
 /// Chooses the product backend by measurement on the machine at hand: the first time a process needs the backend for a
 /// dtype, every backend this CPU can run times the same pair of <see cref="Side"/>³ products (a·Wᵀ and a·W, the
 /// layouts of a layer's forward product and of the backward sweep) <see cref="Rounds"/> times, interleaved, and the fastest best time wins; a kernel must beat libtorch
-/// by <see cref="Margin"/> (near-ties stay with libtorch, so a noisy calibration rarely flips). The result is cached per
+/// by <see cref="Margin"/> and in every round (near-ties stay with libtorch, so a noisy calibration rarely flips). The result is cached per
 /// CPU model, core count, dtype, thread count and TorchSharp version in <see cref="MatMul.CacheFile"/>, so later
 /// processes on the same machine make the same choice without measuring (and give the same numbers).
 /// </summary>
@@ -145,36 +145,52 @@ public static class ProductCalibration
     public static ProductBackend[] Kernels() => Candidates().Where(b => b != ProductBackend.Libtorch).ToArray();
 
     /// <summary>Times each candidate <paramref name="rounds"/> times, interleaved (round-robin, after one untimed call
-    /// each), and returns each one's best time in ms and the index chosen: the fastest, except that candidate 0 (the
-    /// default) is kept unless another is below <paramref name="margin"/> × its time. A short sleep before every call lets
-    /// libtorch's OpenMP workers stop spinning, so no candidate is timed against another's idle threads.</summary>
+    /// each), and returns each one's best time in ms and the index chosen by <see cref="ChooseOverRounds"/>.
+    /// A short sleep before every call lets libtorch's OpenMP workers stop spinning, so no candidate is timed against
+    /// another's idle threads.</summary>
     public static (int Chosen, double[] BestMs) Fastest(IReadOnlyList<Action> candidates, int rounds, double margin)
     {
         if (candidates.Count == 0) throw new ArgumentException("No candidates to time.");
         if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), $"At least one timed round is needed, got {rounds}.");
-        var best = Enumerable.Repeat(double.PositiveInfinity, candidates.Count).ToArray();
+        var times = new List<double[]>();
         for (int r = -1; r < rounds; r++)
+        {
+            var round = new double[candidates.Count];
             for (int i = 0; i < candidates.Count; i++)
             {
                 Thread.Sleep(5);
                 var clock = Stopwatch.StartNew();
                 candidates[i]();
-                double ms = clock.Elapsed.TotalMilliseconds;
-                if (r >= 0) best[i] = Math.Min(best[i], ms);
+                round[i] = clock.Elapsed.TotalMilliseconds;
             }
-        return (Choose(best, margin), best);
+            if (r >= 0) times.Add(round);
+        }
+        var best = Enumerable.Range(0, candidates.Count).Select(i => times.Min(t => t[i])).ToArray();
+        return (ChooseOverRounds(times, margin), best);
     }
 
-    /// <summary>The decision rule of <see cref="Fastest"/> on measured times: the index of the fastest, except that
-    /// candidate 0 (the default) is kept unless another is below <paramref name="margin"/> × its time.</summary>
-    public static int Choose(IReadOnlyList<double> bestMs, double margin)
+    /// <summary>The decision rule on best times alone (one round): the index of the fastest, except that candidate 0
+    /// (the default) is kept unless another is below <paramref name="margin"/> × its time.</summary>
+    public static int Choose(IReadOnlyList<double> bestMs, double margin) => ChooseOverRounds(new[] { bestMs.ToArray() }, margin);
+
+    /// <summary>The decision rule of <see cref="Fastest"/> on measured times (<paramref name="rounds"/>[r][i]: candidate
+    /// i in round r): the candidate with the fastest best time, except that candidate 0 (the default) is kept unless
+    /// another both has a best time below <paramref name="margin"/> × the default's and was faster than the default in
+    /// every round. Why every round: on a 2-core VM a neighbour can slow a few rounds of one candidate 2×; two backends
+    /// within 5–10 % of each other (OpenBLAS and libtorch on the notebooks' small products, Zen 3) then won in turn
+    /// from one fresh calibration to the next, and each choice gave the chaotic attack notebooks other last digits and
+    /// other counts. A real win holds round after round; a tie falls back to the default.</summary>
+    public static int ChooseOverRounds(IReadOnlyList<double[]> rounds, double margin)
     {
-        if (bestMs.Count == 0) throw new ArgumentException("No times to choose from.", nameof(bestMs));
-        if (bestMs.Any(t => !(t >= 0) || double.IsPositiveInfinity(t)))
-            throw new ArgumentException($"Times must be finite and non-negative, got [{string.Join(", ", bestMs)}].", nameof(bestMs));
+        if (rounds.Count == 0 || rounds[0].Length == 0) throw new ArgumentException("No times to choose from.", nameof(rounds));
+        int n = rounds[0].Length;
+        if (rounds.Any(r => r.Length != n)) throw new ArgumentException("Every round must time every candidate.", nameof(rounds));
+        if (rounds.SelectMany(r => r).Any(t => !(t >= 0) || double.IsPositiveInfinity(t)))
+            throw new ArgumentException($"Times must be finite and non-negative, got [{string.Join("; ", rounds.Select(r => string.Join(", ", r)))}].", nameof(rounds));
+        var best = Enumerable.Range(0, n).Select(i => rounds.Min(r => r[i])).ToArray();
         int chosen = 0;
-        for (int i = 1; i < bestMs.Count; i++)
-            if (bestMs[i] < margin * bestMs[0] && bestMs[i] < bestMs[chosen]) chosen = i;
+        for (int i = 1; i < n; i++)
+            if (best[i] < margin * best[0] && best[i] < best[chosen] && rounds.All(r => r[i] < r[0])) chosen = i;
         return chosen;
     }
 

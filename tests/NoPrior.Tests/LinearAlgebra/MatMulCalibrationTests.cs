@@ -30,6 +30,22 @@ public class MatMulCalibrationTests
     }
 
     [Fact]
+    public void Another_backend_must_win_every_round_not_only_the_best_time()
+    {
+        // Rounds of [libtorch, OpenBLAS]: OpenBLAS 10 % faster in every round is chosen.
+        Assert.Equal(1, ProductCalibration.ChooseOverRounds(new[] { new[] { 30.0, 27 }, new[] { 31.0, 28 }, new[] { 30.5, 27.5 } }, 0.95));
+        // The failing case: the same best times, but libtorch was slowed 2× in two rounds and won the third; the
+        // best-time rule alone would choose OpenBLAS (shown on the same bests), the rule over rounds keeps libtorch.
+        var noisy = new[] { new[] { 64.0, 27 }, new[] { 62.0, 28 }, new[] { 30.0, 30.5 } };
+        Assert.Equal(0, ProductCalibration.ChooseOverRounds(noisy, 0.95));
+        Assert.Equal(1, ProductCalibration.Choose(new[] { 30.0, 27 }, 0.95));
+        // Of three, a consistent winner is not blocked by an inconsistent faster one.
+        Assert.Equal(2, ProductCalibration.ChooseOverRounds(new[] { new[] { 30.0, 10, 25 }, new[] { 30.0, 40, 25 } }, 0.95));
+        Assert.Throws<ArgumentException>(() => ProductCalibration.ChooseOverRounds(new[] { new[] { 1.0, 2 }, new[] { 1.0 } }, 0.95));
+        Assert.Throws<ArgumentException>(() => ProductCalibration.ChooseOverRounds(Array.Empty<double[]>(), 0.95));
+    }
+
+    [Fact]
     public void Products_are_classed_small_or_large_by_their_multiply_adds()
     {
         // The notebooks' fast default (40 candidates through 784-400) is small; the paper's scale (1000 through 784-1000-1000) large.
