@@ -40,9 +40,10 @@ public static class Program
           workbook sweep --collect DIR [--sort COLUMN]
               Write the summary of the sweep in DIR as it stands.
           workbook calibrate
-              Measure which backend multiplies matrices fastest on this machine (libtorch or the workbook's AVX2/AVX-512
-              kernel; float64 and float32, one thread and all) unless cached (~/.cache/noprior/matmul-backend.json),
-              and print the choices. run does this first, so the measurement never competes with a notebook.
+              Measure which backend multiplies matrices fastest on this machine (libtorch, the workbook's AVX2/AVX-512
+              kernel or OpenBLAS; float64 and float32, small and large products, one thread and all) unless cached
+              (~/.cache/noprior/matmul-backend.json), and print the choices. run does this first, so the measurement
+              never competes with a notebook.
           workbook check [paths…]
               Verify committed notebooks: no outputs, C# kernel metadata, a parameters cell, markdown before code.
           workbook help

@@ -14,13 +14,14 @@ namespace NoPrior.LinearAlgebra;
 /// <c>torch.mm</c>/<c>torch.addmm</c>; the backends agree to rounding (~1e-15 relative in float64).
 /// </summary>
 /// <remarks>
-/// Choice: measured once per machine (<see cref="ProductCalibration"/>: the candidates time the same product, a kernel
-/// must beat libtorch by 5 %) and cached in <see cref="CacheFile"/>, so every later process on the machine uses the same
-/// backend and gives the same numbers. <see cref="Pinned"/> (or NOPRIOR_MATMUL=libtorch|avx2|avx512) fixes it instead,
+/// Choice: measured once per machine for small and for large products (<see cref="ProductCalibration"/>: the candidates
+/// time the same products, another backend must beat libtorch by 5 % and in every round) and cached in
+/// <see cref="CacheFile"/>, so every later process on the machine uses the same backend and gives the same numbers.
+/// <see cref="Pinned"/> (or NOPRIOR_MATMUL=libtorch|avx2|avx512|openblas) fixes it instead,
 /// e.g. to compare backends or to reproduce numbers from another machine bit for bit where both can run it.
 /// <see cref="Tally"/> counts every product's multiply-adds and time, to split a step into products and the rest.
 /// Threads: the kernel uses <see cref="Threads"/> (set by <see cref="Parallelism.ForStep"/> in the attack and training
-/// loops, which also put libtorch on one thread) or else libtorch's intra-op count. Called outside those loops right
+/// loops, which also put libtorch on one thread unless its OpenMP workers sleep) or else libtorch's intra-op count. Called outside those loops right
 /// after a multi-threaded libtorch operation, the kernel shares the cores with libtorch's spin-waiting OpenMP workers for
 /// a few milliseconds: the result is the same, only slower.
 /// Determinism: this project's kernels give bitwise identical results for any thread count and from run to run

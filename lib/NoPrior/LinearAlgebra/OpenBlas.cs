@@ -39,7 +39,7 @@ internal static unsafe class OpenBlas
     /// <summary>Whether an OpenBLAS with both products was found and loaded.</summary>
     public static bool IsAvailable => Loaded.Value.Lib is not null;
 
-    /// <summary>"OpenBLAS 0.3.21 … (core Zen, pthreads)" as the library describes itself, or "OpenBLAS".</summary>
+    /// <summary>"OpenBLAS 0.3.21 (Zen kernels, pthreads)", from the library's own description, or "OpenBLAS".</summary>
     public static string Name => Loaded.Value.Lib?.Name ?? "OpenBLAS";
 
     /// <summary>Why no OpenBLAS is available ("" if one is).</summary>

@@ -64,10 +64,11 @@ public sealed record ProductChoice(ScalarType DType, ProductBackend Choice, IRea
 
 /// <summary>
 /// Chooses the product backend by measurement on the machine at hand: the first time a process needs the backend for a
-/// dtype, every backend this CPU can run times the same pair of <see cref="Side"/>³ products (a·Wᵀ and a·W, the
-/// layouts of a layer's forward product and of the backward sweep) <see cref="Rounds"/> times, interleaved, and the fastest best time wins; a kernel must beat libtorch
+/// dtype and a class of products (<see cref="ProductSize"/>), every backend this machine can run times the same products
+/// (<see cref="Shapes"/>: a·Wᵀ and δ·W, the layouts of a layer's forward product and of the backward sweep)
+/// <see cref="Rounds"/> times, interleaved, and the fastest best time wins; a kernel must beat libtorch
 /// by <see cref="Margin"/> and in every round (near-ties stay with libtorch, so a noisy calibration rarely flips). The result is cached per
-/// CPU model, core count, dtype, thread count and TorchSharp version in <see cref="MatMul.CacheFile"/>, so later
+/// CPU model, core count, dtype, thread count, class of products and TorchSharp version in <see cref="MatMul.CacheFile"/>, so later
 /// processes on the same machine make the same choice without measuring (and give the same numbers).
 /// </summary>
 /// <remarks>
@@ -201,6 +202,7 @@ public static class ProductCalibration
         var candidates = Candidates();
         int before = torch.get_num_threads();
         using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope(); // Values' and flip's intermediates
         // Deterministic values in [0.5, 1.5) without touching any random generator (no denormals, no zeros).
         static Tensor Values(long rows, long cols, ScalarType dtype) =>
             torch.arange(rows * cols, dtype: ScalarType.Float64).remainder_(97).div_(97).add_(0.5).reshape(rows, cols).to(dtype);
