@@ -160,12 +160,15 @@ public static class AttackGradient
             var h = Buffer("h", k, m, Out(k));
             MatMul.AddProductInPlace(h, a[k], W[k].t(), beta: 0);
             s[k] = Buffer("s", k, m, Out(k));
-            s[k].copy_(h).mul_(alpha).sigmoid_();
-            h.relu_(); // h is not needed afterwards: s_k carries everything the backward sweep uses
+            // s_k = α h_k, then relu in place (h_k is not needed afterwards: s_k carries everything the backward sweep
+            // uses), then the sigmoid in libtorch.
+            FusedElementwise.ScaleAndRelu(h, s[k], alpha);
+            s[k].sigmoid_();
             a[k + 1] = h;
         }
-        // δ_{L−1} = 1; u_k = δ_{k+1} W_{k+1}; δ_k = u_k ⊙ s_k.
+        // δ_{L−1} = 1; u_k = δ_{k+1} W_{k+1}; δ_k = u_k ⊙ s_k; D_k = c ⊙ δ_k.
         var delta = new Tensor[L];
+        var D = new Tensor[L];
         var u = new Tensor[L - 1];
         delta[L - 1] = Buffer("delta", L - 1, m, 1);
         delta[L - 1].fill_(1);
@@ -178,23 +181,23 @@ public static class AttackGradient
                 MatMul.AddProductInPlace(u[k], delta[k + 1], W[k + 1], beta: 0);
             }
             delta[k] = Buffer("delta", k, m, Out(k));
-            delta[k].copy_(u[k]).mul_(s[k]);
+            // D_k = c ⊙ δ_k (scaling row r by c_r) in the same pass as δ_k.
+            D[k] = Buffer("D", k, m, Out(k));
+            FusedElementwise.ProductAndRowScale(u[k], s[k], c, delta[k], D[k]);
         }
-        // R_k = W_k − D_kᵀ a_k with D_k = c ⊙ δ_k; the loss Σ‖R_k‖²; Ŝ_k = −2w R_k.
+        D[L - 1] = Buffer("D", L - 1, m, 1);
+        D[L - 1].copy_(delta[L - 1]).mul_(cc);
+        // R_k = W_k − D_kᵀ a_k; the loss Σ‖R_k‖²; Ŝ_k = −2w R_k.
         Tensor loss = torch.zeros(Array.Empty<long>(), dtype: dtype, device: device);
-        var D = new Tensor[L];
         var Shat = new Tensor[L];
         for (int k = 0; k < L; k++)
         {
-            D[k] = Buffer("D", k, m, Out(k));
-            D[k].copy_(delta[k]).mul_(cc);
             var R = Buffer("R", k, Out(k), In(k));
             R.copy_(W[k]);
             MatMul.AddProductInPlace(R, D[k].t(), a[k], beta: 1, alpha: -1);
             var squares = Buffer("Rsq", k, Out(k), In(k));
-            squares.copy_(R).pow_(2); // R.square() is pow(2)
+            FusedElementwise.SquareAndScale(R, squares, -2 * weight); // R.square() is pow(2), i.e. R ⊙ R
             loss = loss + squares.sum();
-            R.mul_(-2 * weight);
             Shat[k] = R;
         }
         // ∂L/∂δ_k (direct part c ⊙ a_k Ŝ_kᵀ) and ∂L/∂c.
@@ -206,24 +209,23 @@ public static class AttackGradient
             var gD = Buffer("gD", k, m, Out(k));
             MatMul.AddProductInPlace(gD, a[k], Shat[k].t(), beta: 0);
             // δ_k is not needed after this, so δ_k ⊙ ∂L/∂D_k overwrites it (the same products as ∂L/∂D_k ⊙ δ_k).
-            gC.add_(delta[k].mul_(gD).sum(1));
-            gD.mul_(cc);
+            FusedElementwise.MultiplyAndRowScale(delta[k], gD, c);
+            gC.add_(delta[k].sum(1));
             gDelta[k] = gD;
         }
         // Through δ_k = u_k ⊙ s_k, k ascending: ∂L/∂δ_{k+1} += (∂L/∂δ_k ⊙ s_k) W_{k+1}ᵀ; ∂L/∂h_k = (∂L/∂δ_k ⊙ u_k) ⊙ α s_k (1 − s_k).
         var gH = new Tensor[L - 1];
         for (int k = 0; k < L - 1; k++)
         {
-            var t = Buffer("t", k, m, Out(k));
             if (k + 1 < L - 1)
             {
-                t.copy_(gDelta[k]).mul_(s[k]);
+                var t = Buffer("t", k, m, Out(k));
+                FusedElementwise.Multiply(gDelta[k], s[k], t);
                 MatMul.AddProductInPlace(gDelta[k + 1], t, W[k + 1].t());
             }
             // δ_{L−1} = 1 is a constant: nothing flows further.
             // s − s² formed as (−s²) + s: IEEE subtraction is that addition, so the same bits (and +0 where s² = s).
-            t.copy_(s[k]).pow_(2).neg_().add_(s[k]);
-            gDelta[k].mul_(u[k]).mul_(t).mul_(alpha);
+            FusedElementwise.SigmoidSlope(gDelta[k], u[k], s[k], alpha);
             gH[k] = gDelta[k];
         }
         // ∂L/∂a_k = D_k Ŝ_k (+ ∂L/∂h_k W_k), k descending; ∂L/∂h_{k−1} += ∂L/∂a_k ⊙ s_{k−1}.

@@ -1,3 +1,4 @@
+using NoPrior.LinearAlgebra;
 using static TorchSharp.torch;
 
 namespace NoPrior.Attack;
@@ -56,23 +57,19 @@ public abstract record CandidatePrior
     private protected static Tensor BoxPenalty(Tensor above, Tensor below)
         => nn.functional.relu(above).square().sum() + nn.functional.relu(below).square().sum();
 
-    /// <summary>The same value and its gradient 2(relu(x − hi) − relu(lo − x)) from the excesses, which it overwrites
-    /// (clipped, then squared in place); the gradient goes to <paramref name="workspace"/>'s tensor "prior.grad" (a new
-    /// tensor without a workspace).</summary>
-    private protected static (Tensor Value, Tensor Grad) BoxValueAndGradient(Tensor above, Tensor below, TensorWorkspace? workspace)
+    /// <summary>The same value and its gradient 2(relu(x − hi) − relu(lo − x)) for candidates X and bounds lo, hi ([d]
+    /// vectors, broadcast over the rows): the excesses, their squares (square() is pow(2)) and the gradient in one pass
+    /// (<see cref="FusedElementwise.BoxExcesses"/>), the sums in libtorch. The squared excesses go to
+    /// <paramref name="workspace"/>'s tensors "prior.above"/"prior.below", the gradient to "prior.grad" (new tensors
+    /// without a workspace).</summary>
+    private protected static (Tensor Value, Tensor Grad) BoxValueAndGradient(Tensor X, Tensor lo, Tensor hi, TensorWorkspace? workspace)
     {
-        above.relu_();
-        below.relu_();
-        var grad = TensorWorkspace.Get(workspace, "prior.grad", 0, above.dtype, above.device, above.shape);
-        grad.copy_(above).sub_(below).mul_(2);
-        // The excesses are not needed after the gradient: squared in place (square() is pow(2)).
-        var value = above.pow_(2).sum() + below.pow_(2).sum();
+        Tensor Get(string name) => TensorWorkspace.Get(workspace, name, 0, X.dtype, X.device, X.shape);
+        var (above, below, grad) = (Get("prior.above"), Get("prior.below"), Get("prior.grad"));
+        FusedElementwise.BoxExcesses(X, lo.expand(X.shape), hi.expand(X.shape), above, below, grad);
+        var value = above.sum() + below.sum();
         return (value, grad);
     }
-
-    /// <summary>The workspace's [m, d] tensor for an excess (a new one without a workspace).</summary>
-    private protected static Tensor Excess(TensorWorkspace? workspace, string name, Tensor X)
-        => TensorWorkspace.Get(workspace, name, 0, X.dtype, X.device, X.shape);
 
     /// <summary>The public <see cref="ValueAndGradient(Tensor)"/> of the box priors: new tensors, no workspace.</summary>
     private protected (Tensor Value, Tensor Grad) ValueAndGradientWithoutWorkspace(Tensor X)
@@ -110,11 +107,10 @@ public sealed record BoxPrior : CandidatePrior
 
     internal override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X, TensorWorkspace? workspace)
     {
-        var above = Excess(workspace, "prior.above", X);
-        above.copy_(X).sub_(Bound);              // X − b
-        var below = Excess(workspace, "prior.below", X);
-        below.copy_(X).neg_().add_(-Bound);      // −b − X, which TorchSharp forms as (−X) + (−b)
-        return BoxValueAndGradient(above, below, workspace);
+        // X − b and −b − X, which TorchSharp forms as (−X) + (−b): the same sum as lo − X with lo = −b.
+        using var hi = torch.full(X.shape[^1], Bound, dtype: X.dtype, device: X.device);
+        using var lo = torch.full(X.shape[^1], -Bound, dtype: X.dtype, device: X.device);
+        return BoxValueAndGradient(X, lo, hi, workspace);
     }
 }
 
@@ -147,11 +143,7 @@ public sealed record PixelBoxPrior : CandidatePrior
     internal override (Tensor Value, Tensor Grad) ValueAndGradient(Tensor X, TensorWorkspace? workspace)
     {
         var (lo, hi) = Bounds(X);
-        var above = Excess(workspace, "prior.above", X);
-        above.copy_(X).sub_(hi);                 // X − hi
-        var below = Excess(workspace, "prior.below", X);
-        below.copy_(lo.expand(X.shape)).sub_(X); // lo − X
-        return BoxValueAndGradient(above, below, workspace);
+        return BoxValueAndGradient(X, lo, hi, workspace);
     }
 
     (Tensor Lo, Tensor Hi) Bounds(Tensor X)

@@ -388,6 +388,9 @@ public static class MatMul
     [DllImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
     static extern IntPtr THSTensor_data(IntPtr handle);
 
+    /// <summary>The address of a CPU tensor's first element (for <see cref="FusedElementwise"/>).</summary>
+    internal static IntPtr DataPointer(Tensor t) => Data(t);
+
     static IntPtr Data(Tensor t)
     {
         var p = THSTensor_data(t.Handle);

@@ -30,8 +30,9 @@ public class AttackWorkspaceTests
     public static IEnumerable<object[]> Cases()
     {
         // Depths 1–4; the 40-48-32-1 network with m = 40 has products above MatMul's thresholds (the kernel on an AVX-512
-        // CPU), the others run every product in libtorch.
-        var nets = new (int[] Widths, int M)[] { (new[] { 6, 9, 1 }, 9), (new[] { 5, 7, 4, 1 }, 9), (new[] { 8, 6, 5, 4, 1 }, 7), (new[] { 7, 1 }, 5), (new[] { 40, 48, 32, 1 }, 40) };
+        // CPU), the others run every product in libtorch; the 40-300-260-1 one with m = 300 has [m, width] tensors large
+        // enough for FusedElementwise's passes to split over threads.
+        var nets = new (int[] Widths, int M)[] { (new[] { 6, 9, 1 }, 9), (new[] { 5, 7, 4, 1 }, 9), (new[] { 8, 6, 5, 4, 1 }, 7), (new[] { 7, 1 }, 5), (new[] { 40, 48, 32, 1 }, 40), (new[] { 40, 300, 260, 1 }, 300) };
         foreach (var (w, m) in nets)
             foreach (var prior in new[] { "box", "none", "pixelbox", "custom" })
                 foreach (bool kernel in new[] { true, false })
