@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace NoPrior.LinearAlgebra;
 
 /// <summary>
-/// The attack step's chains of elementwise operations (<see cref="Attack.AttackGradient"/>), each done in one pass over
+/// The hot loops' chains of elementwise operations (the attack step's, <see cref="Attack.AttackGradient"/>, and the
+/// training sweep's, <see cref="Networks.ParameterGradients"/>), each done in one pass over
 /// memory instead of one libtorch call per operation: the same IEEE operations on the same operands in the same order,
 /// so the same bits as the libtorch chain each method names (a product or sum rounds once whichever code computes it;
 /// nothing here is contracted into a fused multiply-add, reassociated or approximated). On CPU tensors of float32 or
@@ -98,6 +99,29 @@ internal static class FusedElementwise
         Run<Box>(X, lo, hi, grad, 0, e: above, f: below);
     }
 
+    /// <summary>into ← relu(h): libtorch's <c>into.copy_(h).relu_()</c> (a training sweep's layer input).</summary>
+    public static void Relu(Tensor h, Tensor into)
+    {
+        if (!Runs(new[] { into }, h)) { into.copy_(h).relu_(); return; }
+        Run<ReluOp>(h, into, into, into, 0);
+    }
+
+    /// <summary>d ← d ⊙ 1[h &gt; 0], the ReLU's derivative multiplied in without storing it: libtorch's
+    /// <c>scratch.copy_(h).gt_(0); d.mul_(scratch)</c> (a multiplication by 1 or 0, so −0 for negative d and NaN for
+    /// infinite d where h ≤ 0, as there). <paramref name="scratch"/> (shaped like h) is written only on the libtorch path.</summary>
+    public static void MultiplyByStep(Tensor d, Tensor h, Tensor scratch)
+    {
+        if (!Runs(new[] { d }, h)) { scratch.copy_(h).gt_(0); d.mul_(scratch); return; }
+        Run<StepMul>(d, h, d, d, 0);
+    }
+
+    /// <summary>into ← x ⊙ c (c [m] scaling row r): libtorch's <c>into.copy_(x).mul_(c.unsqueeze(1))</c>.</summary>
+    public static void ScaleRows(Tensor x, Tensor c, Tensor into)
+    {
+        if (!Runs(new[] { into }, x) || !RowScale(c, into)) { into.copy_(x).mul_(c.unsqueeze(1)); return; }
+        Run<ScaleRowsOp>(x, into, into, into, 0, c);
+    }
+
     // ---- where a pass runs ----
 
     /// <summary>Whether the pass can run here: the <paramref name="written"/> tensors contiguous 2-D CPU float32/float64
@@ -184,6 +208,50 @@ internal static class FusedElementwise
                 b[i] = x * alpha;
                 a[i] = x < T.Zero ? T.Zero : x;
             }
+        }
+    }
+
+    /// <summary>b ← relu(a) (x &lt; 0 → +0, else x).</summary>
+    readonly struct ReluOp : IRowOp
+    {
+        public static unsafe void Row<T>(T* a, T* b, T* c, T* d, T* e, T* f, T scalar, T rowScale, int n) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int i = 0;
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var x = Vector256.Load(a + i);
+                Vector256.Store(Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<T>.Zero), Vector256<T>.Zero, x), b + i);
+            }
+            for (; i < n; i++) b[i] = a[i] < T.Zero ? T.Zero : a[i];
+        }
+    }
+
+    /// <summary>a ← a ⊙ (b &gt; 0 ? 1 : 0).</summary>
+    readonly struct StepMul : IRowOp
+    {
+        public static unsafe void Row<T>(T* a, T* b, T* c, T* d, T* e, T* f, T scalar, T rowScale, int n) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int i = 0;
+            var one = Vector256<T>.One;
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var step = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(b + i), Vector256<T>.Zero), one, Vector256<T>.Zero);
+                Vector256.Store(Vector256.Load(a + i) * step, a + i);
+            }
+            for (; i < n; i++) a[i] = a[i] * (b[i] > T.Zero ? T.One : T.Zero);
+        }
+    }
+
+    /// <summary>b ← a · rowScale.</summary>
+    readonly struct ScaleRowsOp : IRowOp
+    {
+        public static unsafe void Row<T>(T* a, T* b, T* c, T* d, T* e, T* f, T scalar, T rowScale, int n) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int i = 0;
+            var vc = Vector256.Create(rowScale);
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                Vector256.Store(Vector256.Load(a + i) * vc, b + i);
+            for (; i < n; i++) b[i] = a[i] * rowScale;
         }
     }
 

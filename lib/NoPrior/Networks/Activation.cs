@@ -1,3 +1,4 @@
+using NoPrior.LinearAlgebra;
 using static TorchSharp.torch;
 
 namespace NoPrior.Networks;
@@ -20,6 +21,10 @@ public abstract record Activation
     /// <summary><see cref="Derivative"/> written into <paramref name="into"/>, as <see cref="ValueInto"/>.</summary>
     internal virtual void DerivativeInto(Tensor h, Tensor into) { using var v = Derivative(h); into.copy_(v); }
 
+    /// <summary>d ← d ⊙ σ'(h) in place, for sweeps without autograd; <paramref name="scratch"/> (shaped like h) may be
+    /// overwritten. The same bits as <c>DerivativeInto(h, scratch); d.mul_(scratch)</c>, which this default does.</summary>
+    internal virtual void MultiplyByDerivative(Tensor h, Tensor d, Tensor scratch) { DerivativeInto(h, scratch); d.mul_(scratch); }
+
     /// <summary>σ(z) = max(z, 0), σ'(z) = 1[z &gt; 0].</summary>
     public static Activation Relu { get; } = new ReluActivation();
     /// <summary>The attack's modified ReLU with slope parameter α (Haim et al. 2022).</summary>
@@ -31,9 +36,11 @@ public sealed record ReluActivation : Activation
 {
     public override Tensor Value(Tensor h) => nn.functional.relu(h);
     public override Tensor Derivative(Tensor h) => h.gt(0).to(h.dtype);
-    internal override void ValueInto(Tensor h, Tensor into) => into.copy_(h).relu_();
+    internal override void ValueInto(Tensor h, Tensor into) => FusedElementwise.Relu(h, into);
     // gt_ on a float tensor stores the comparison as 1 or 0 in its own dtype, as gt(0).to(dtype) does.
     internal override void DerivativeInto(Tensor h, Tensor into) => into.copy_(h).gt_(0);
+    // One pass: d ⊙ 1[h > 0] without storing the step (FusedElementwise.MultiplyByStep; the same bits).
+    internal override void MultiplyByDerivative(Tensor h, Tensor d, Tensor scratch) => FusedElementwise.MultiplyByStep(d, h, scratch);
 }
 
 /// <summary>

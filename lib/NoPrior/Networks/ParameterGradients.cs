@@ -65,7 +65,8 @@ public sealed class ParameterGradients : IDisposable
     }
 
     /// <summary><see cref="Compute"/> into <paramref name="ws"/>'s tensors: the same operations on the same operands, in
-    /// place (products by <see cref="MatMul.AddProductInPlace"/> with β = 0, elementwise ones by copy_ and the in-place op).</summary>
+    /// place (products by <see cref="MatMul.AddProductInPlace"/> with β = 0, elementwise ones by copy_ and the in-place op,
+    /// or, for the ReLU, in one pass of <see cref="FusedElementwise"/> with the same bits).</summary>
     static ParameterGradients ComputeInto(TensorWorkspace ws, HomogeneousMlp net, Tensor X, IReadOnlyList<Tensor> weights, Activation activation)
     {
         using var scope = torch.NewDisposeScope();
@@ -94,8 +95,7 @@ public sealed class ParameterGradients : IDisposable
             d[k - 1] = Buffer("gradients.d", k - 1, weights[k].shape[1]);
             MatMul.AddProductInPlace(d[k - 1], d[k], weights[k], beta: 0);
             var derivative = Buffer(DerivativeName, k - 1, weights[k].shape[1]);
-            activation.DerivativeInto(h[k - 1], derivative);
-            d[k - 1].mul_(derivative);
+            activation.MultiplyByDerivative(h[k - 1], d[k - 1], derivative);
         }
         x.MoveToOuterDisposeScope();
         return new ParameterGradients(a, d, h, owned: new[] { x });
@@ -123,7 +123,8 @@ public sealed class ParameterGradients : IDisposable
             throw new ArgumentException($"Coefficients must be a vector of length {Count} (one per example), got shape [{string.Join(", ", c.shape)}].", nameof(c));
         using var scope = torch.NewDisposeScope();
         var (dtype, device) = (Inputs[0].dtype, Inputs[0].device);
-        var cc = c.to(dtype, device).unsqueeze(1);
+        var cv = c.to(dtype, device);
+        var cc = cv.unsqueeze(1);
         var sums = new Tensor[Inputs.Length];
         if (workspace is null)
         {
@@ -134,9 +135,9 @@ public sealed class ParameterGradients : IDisposable
             throw new ArgumentException("A workspace is for sums without autograd history; pass none, or run under no_grad.", nameof(workspace));
         for (int k = 0; k < Inputs.Length; k++)
         {
-            // σ'(h_k) (Compute's tensor of the same shape, [n, out_k]) is not needed once δ_k is formed: it holds δ_k ⊙ c.
+            // σ'(h_k)'s tensor (Compute's scratch of the same shape, [n, out_k]) is free once δ_k is formed: it holds δ_k ⊙ c.
             var weighted = workspace.Get(DerivativeName, k, dtype, device, Signals[k].shape);
-            weighted.copy_(Signals[k]).mul_(cc);
+            FusedElementwise.ScaleRows(Signals[k], cv, weighted);
             sums[k] = workspace.Get("gradients.sum", k, dtype, device, Signals[k].shape[1], Inputs[k].shape[1]);
             MatMul.AddProductInPlace(sums[k], weighted.t(), Inputs[k], beta: 0);
         }

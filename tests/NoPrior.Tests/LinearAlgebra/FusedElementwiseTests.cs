@@ -142,6 +142,34 @@ public class FusedElementwiseTests
         AssertSame(a1, a2, "relu(x − hi)²"); AssertSame(b1, b2, "relu(lo − x)²"); AssertSame(g1, g2, "2(relu(x − hi) − relu(lo − x))");
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_training_sweeps_relu_step_and_row_scale_equal_their_chains(ScalarType dtype, long rows, long cols)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = Values(21, dtype, rows, cols);
+        var a1 = torch.empty_like(h);
+        FusedElementwise.Relu(h, a1);
+        var a2 = torch.empty_like(h);
+        a2.copy_(h).relu_();
+        AssertSame(a1, a2, "relu(h)");
+
+        // d ⊙ 1[h > 0]: negative d where h ≤ 0 gives −0, infinite d gives NaN there; both must match.
+        var d = Values(22, dtype, rows, cols);
+        var d1 = d.clone();
+        FusedElementwise.MultiplyByStep(d1, h, torch.empty_like(h));
+        var (d2, step) = (d.clone(), torch.empty_like(h));
+        step.copy_(h).gt_(0); d2.mul_(step);
+        AssertSame(d1, d2, "d ⊙ 1[h > 0]");
+
+        var c = Values(23, dtype, 1, rows).view(-1);
+        var w1 = torch.empty_like(d);
+        FusedElementwise.ScaleRows(d, c, w1);
+        var w2 = torch.empty_like(d);
+        w2.copy_(d).mul_(c.unsqueeze(1));
+        AssertSame(w1, w2, "d ⊙ c");
+    }
+
     [Fact]
     public void Tensors_the_pass_cannot_read_in_place_go_through_libtorch_with_the_same_bits()
     {

@@ -96,10 +96,12 @@ public class MatMulCalibrationTests
             Assert.StartsWith("measured now, cached in", measured.Source);
             Assert.Equal(ProductCalibration.Candidates(), measured.Milliseconds.Keys.OrderBy(b => b));
             Assert.All(measured.Milliseconds.Values, t => Assert.True(t > 0 && double.IsFinite(t)));
-            // The rule: the winner is a kernel only if it beat libtorch by the margin.
+            // The rule: the winner is another backend only if its best time beat libtorch's by the margin (and it won every
+            // round, which the best times recorded here cannot show: libtorch may be kept against a better best time,
+            // so nothing follows for that case; ChooseOverRounds' own tests cover it on numbers).
             double lib = measured.Milliseconds[ProductBackend.Libtorch];
-            if (measured.Choice == ProductBackend.Libtorch) Assert.All(measured.Milliseconds, kv => Assert.True(kv.Value >= ProductCalibration.Margin * lib || kv.Key == ProductBackend.Libtorch));
-            else Assert.True(measured.Milliseconds[measured.Choice] < ProductCalibration.Margin * lib);
+            if (measured.Choice != ProductBackend.Libtorch)
+                Assert.True(measured.Milliseconds[measured.Choice] < ProductCalibration.Margin * lib);
             string key = ProductCalibration.Key(ScalarType.Float64, measured.Threads);
             var entry = JsonNode.Parse(File.ReadAllText(file))![key]!;
             Assert.Equal(measured.Choice.ToString(), (string?)entry["choice"]);
