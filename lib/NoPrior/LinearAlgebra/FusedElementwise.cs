@@ -111,6 +111,7 @@ internal static class FusedElementwise
     /// infinite d where h ≤ 0, as there). <paramref name="scratch"/> (shaped like h) is written only on the libtorch path.</summary>
     public static void MultiplyByStep(Tensor d, Tensor h, Tensor scratch)
     {
+        // gt_ on a float tensor stores the comparison as 1 or 0 in its own dtype, as gt(0).to(dtype) does.
         if (!Runs(new[] { d }, h)) { scratch.copy_(h).gt_(0); d.mul_(scratch); return; }
         Run<StepMul>(d, h, d, d, 0);
     }
@@ -154,10 +155,10 @@ internal static class FusedElementwise
         long rows = d.shape[0], cols = d.shape[1];
         if (rows == 0 || cols == 0) return;
         e ??= d; f ??= d;
-        var p = new Operands(MatMul.DataPointer(a), a.stride(0), MatMul.DataPointer(b), b.stride(0),
-            MatMul.DataPointer(c), c.stride(0), MatMul.DataPointer(d), d.stride(0),
-            MatMul.DataPointer(e), e.stride(0), MatMul.DataPointer(f), f.stride(0),
-            rowScale is null ? IntPtr.Zero : MatMul.DataPointer(rowScale), cols);
+        var p = new Operands(MatMul.Data(a), a.stride(0), MatMul.Data(b), b.stride(0),
+            MatMul.Data(c), c.stride(0), MatMul.Data(d), d.stride(0),
+            MatMul.Data(e), e.stride(0), MatMul.Data(f), f.stride(0),
+            rowScale is null ? IntPtr.Zero : MatMul.Data(rowScale), cols);
         bool f64 = d.dtype == ScalarType.Float64;
         int threads = rows * cols < SingleThreadBelow || rows < 2 ? 1 : Math.Max(1, MatMul.Threads ?? torch.get_num_threads());
         // A few blocks per thread, so a thread the machine slows down does not hold up the pass.

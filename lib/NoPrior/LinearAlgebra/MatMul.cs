@@ -388,10 +388,8 @@ public static class MatMul
     [DllImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
     static extern IntPtr THSTensor_data(IntPtr handle);
 
-    /// <summary>The address of a CPU tensor's first element (for <see cref="FusedElementwise"/>).</summary>
-    internal static IntPtr DataPointer(Tensor t) => Data(t);
-
-    static IntPtr Data(Tensor t)
+    /// <summary>The address of a CPU tensor's first element (the products here and <see cref="FusedElementwise"/>'s passes).</summary>
+    internal static IntPtr Data(Tensor t)
     {
         var p = THSTensor_data(t.Handle);
         if (p == IntPtr.Zero) throw new InvalidOperationException($"libtorch returned no data pointer for a {t.dtype} tensor of shape [{string.Join(", ", t.shape)}].");

@@ -37,9 +37,8 @@ public sealed record ReluActivation : Activation
     public override Tensor Value(Tensor h) => nn.functional.relu(h);
     public override Tensor Derivative(Tensor h) => h.gt(0).to(h.dtype);
     internal override void ValueInto(Tensor h, Tensor into) => FusedElementwise.Relu(h, into);
-    // gt_ on a float tensor stores the comparison as 1 or 0 in its own dtype, as gt(0).to(dtype) does.
-    internal override void DerivativeInto(Tensor h, Tensor into) => into.copy_(h).gt_(0);
-    // One pass: d ⊙ 1[h > 0] without storing the step (FusedElementwise.MultiplyByStep; the same bits).
+    // One pass: d ⊙ 1[h > 0] without storing the step (FusedElementwise.MultiplyByStep, whose libtorch fallback is
+    // copy_(h).gt_(0) and a multiplication; the same bits as Derivative's gt(0).to(dtype) multiplied in).
     internal override void MultiplyByDerivative(Tensor h, Tensor d, Tensor scratch) => FusedElementwise.MultiplyByStep(d, h, scratch);
 }
 
