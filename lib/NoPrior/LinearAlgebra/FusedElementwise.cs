@@ -132,14 +132,15 @@ internal static class FusedElementwise
     {
         var target = written[0];
         if (target.dtype != ScalarType.Float64 && target.dtype != ScalarType.Float32) return false;
-        foreach (var t in written.Concat(read))
-        {
-            if (t.device_type != DeviceType.CPU || t.dtype != target.dtype || t.dim() != 2) return false;
-            if (t.shape[0] != target.shape[0] || t.shape[1] != target.shape[1]) return false;
-            bool dense = t.is_contiguous();
-            bool rowBroadcast = t.stride(0) == 0 && (t.stride(1) == 1 || t.shape[1] == 1) && Array.IndexOf(read, t) >= 0;
-            if (!dense && !rowBroadcast) return false;
-        }
+        bool Fits(Tensor t) => t.device_type == DeviceType.CPU && t.dtype == target.dtype && t.dim() == 2
+            && t.shape[0] == target.shape[0] && t.shape[1] == target.shape[1];
+        // No Array.IndexOf or Contains over tensors here: TorchSharp's Tensor.Equals is torch.equal, a full elementwise
+        // comparison (it cost ~1 ms per [1000, 1000] operand per pass, and a written tensor equal by value to a read one
+        // would have passed as read).
+        foreach (var t in written)
+            if (!Fits(t) || !t.is_contiguous()) return false;
+        foreach (var t in read)
+            if (!Fits(t) || !(t.is_contiguous() || (t.stride(0) == 0 && (t.stride(1) == 1 || t.shape[1] == 1)))) return false;
         return true;
     }
 

@@ -186,6 +186,27 @@ public class FusedElementwiseTests
     }
 
     [Fact]
+    public void A_row_broadcast_is_read_in_place_but_never_written_even_when_it_equals_a_read_operand()
+    {
+        using var scope = torch.NewDisposeScope();
+        // δ ⊙ 1[h > 0] with δ written: a broadcast δ (one row seen 50 times) would race and write one row 50 times.
+        // libtorch refuses to write it, and so must the pass — also when δ equals h by value (the pass once looked its
+        // operands up with Array.IndexOf, i.e. Tensor.Equals, i.e. torch.equal, and took such a δ for the read h).
+        var row = Values(18, ScalarType.Float64, 1, 64, special: false); // no NaN, so torch.equal(δ, h) holds
+        var d = row.clone().expand(50, -1);
+        var h = row.clone().expand(50, -1);
+        var e = Assert.ThrowsAny<Exception>(() => FusedElementwise.MultiplyByStep(d, h, torch.empty(50, 64, dtype: ScalarType.Float64)));
+        Assert.Contains("single memory location", e.Message);
+        AssertSame(d.select(0, 0), row.select(0, 0), "δ untouched");
+        // The same broadcast as a read operand runs in place, with the chain's bits.
+        var d1 = Values(19, ScalarType.Float64, 50, 64);
+        var d2 = d1.clone();
+        FusedElementwise.MultiplyByStep(d1, h, torch.empty(50, 64, dtype: ScalarType.Float64));
+        d2.mul_(h.gt(0).to(ScalarType.Float64));
+        AssertSame(d1, d2, "δ ⊙ 1[h > 0] with a broadcast h");
+    }
+
+    [Fact]
     public void The_bytewise_comparison_catches_the_same_arithmetic_in_another_order()
     {
         using var scope = torch.NewDisposeScope();
