@@ -188,6 +188,13 @@ def main(path):
                     line += (f"; its products take {p_ms:.1f} ms of it ({100 * p_ms / mine_ms:.0f}%) at "
                              f"{p_rate:.1f} GFLOP/s, {100 * p_rate / gf(best_ms):.0f}% of the best rate")
                 print(line + ".")
+                c_key = ("products", setting, "c-openblas", "-", "float64")
+                if kind == "attack" and c_key in groups:
+                    c_ms, c_n = pooled([c_key])
+                    c_rate = flops(kind, setting) / (c_ms / 1e3) / 1e9
+                    print(f"  The same products in C with the machine's OpenBLAS and nothing else in the process "
+                          f"(bench/step_products.c, {c_n} processes): {c_ms:.1f} ms per step, {c_rate:.1f} GFLOP/s, "
+                          f"{100 * c_rate / gf(best_ms):.0f}% of the best rate.")
     print()
     print("FLOPs per step (matrix products only, same for every formulation): " + ", ".join(
         f"{kind} {s} {flops(kind, s) / 1e9:.3g} GFLOP" for kind in ("attack", "train") for s in SETTINGS))

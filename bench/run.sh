@@ -32,6 +32,13 @@ dotnet build bench/Bench/Bench.csproj -c Release -nologo -v quiet -clp:NoSummary
 cs="$root/artifacts/bin/Bench/release/bench"
 
 mkdir -p artifacts/bench
+# The attack step's products alone, in C with the same OpenBLAS (bench/step_products.c), when a C compiler is here.
+products=""
+if command -v cc >/dev/null && cc -O2 bench/step_products.c -o artifacts/bench/step_products -ldl 2>/dev/null; then
+  products="$root/artifacts/bench/step_products"
+else
+  echo "bench: no C compiler (cc), so no row for the attack step's products alone in C" >&2
+fi
 out="artifacts/bench/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 load() { cut -d' ' -f1 /proc/loadavg; }
 # One measurement = one process; the line records the 1-minute load before and after and the command.
@@ -90,6 +97,10 @@ for ((r = 1; r <= rounds; r++)); do
     net attack "$s" fused float64 "$threads" "$a"
     for k in $kernels; do net attack "$s" "fused-$k" float64 "$threads" "$a"; done
     net attack "$s" fused float32 "$threads" "$a"
+    if [[ -n "$products" ]]; then
+      case "$s" in small) measure env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE STEP_PRODUCTS_THREADS="$threads" "$products" 784-400-1 40 "$a" small ;;
+                   reference) measure env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE STEP_PRODUCTS_THREADS="$threads" "$products" 784-1000-1000-1 1000 "$a" reference ;; esac
+    fi
     py train "$s" "$threads" "$t"
     net train "$s" closedform-libtorch float64 "$threads" "$t"
     net train "$s" closedform float64 "$threads" "$t"
