@@ -124,6 +124,6 @@ public sealed record AttackSettings
         }
         var v = new double[Candidates];
         for (int k = 0; k < Candidates; k++) v[k] = k < Candidates / 2 ? -1 : 1;
-        return torch.tensor(v, dtype: ScalarType.Float64);
+        return HostArrays.ToTensor(v);
     }
 }

@@ -105,7 +105,7 @@ internal static class ImageSubsets
                 cls[r] = Labels[src];
                 y[r] = positive.Contains(Labels[src]) ? 1.0 : -1.0;
             }
-            return (torch.tensor(x, new long[] { count, d }, dtype: ScalarType.Float64), torch.tensor(y, dtype: ScalarType.Float64), cls);
+            return (HostArrays.ToTensor(x, new long[] { count, d }), HostArrays.ToTensor(y), cls);
         }
     }
 

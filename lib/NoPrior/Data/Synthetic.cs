@@ -138,7 +138,7 @@ public static class Synthetic
         {
             using var gen = RandomStreams.Generator(RandomRole.Data, seed);
             double a = 20 * Math.PI / 180, b = 110 * Math.PI / 180;
-            var centres = torch.tensor(new[] { 2 * Math.Cos(a), 2 * Math.Sin(a), 2 * Math.Cos(b), 2 * Math.Sin(b) }, new long[] { 2, 2 }, dtype: ScalarType.Float64);
+            var centres = HostArrays.ToTensor(new[] { 2 * Math.Cos(a), 2 * Math.Sin(a), 2 * Math.Cos(b), 2 * Math.Sin(b) }, new long[] { 2, 2 });
             var noise = torch.randn(2 * nPerClass, 2, dtype: ScalarType.Float64, generator: gen) * spread;
             x = (centres.repeat_interleave(nPerClass, 0) + noise).MoveToOuterDisposeScope();
             y = torch.cat(new[] { torch.ones(nPerClass, dtype: ScalarType.Float64), -torch.ones(nPerClass, dtype: ScalarType.Float64) }).MoveToOuterDisposeScope();

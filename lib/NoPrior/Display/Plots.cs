@@ -307,7 +307,7 @@ public static class Plots
         var pts = new double[xs.Length * ys.Length * 2];
         for (int r = 0; r < ys.Length; r++)
             for (int c = 0; c < xs.Length; c++) { int i = r * xs.Length + c; pts[2 * i] = xs[c]; pts[2 * i + 1] = ys[r]; }
-        return torch.tensor(pts, new long[] { xs.Length * ys.Length, 2 }, ScalarType.Float64);
+        return HostArrays.ToTensor(pts, new long[] { xs.Length * ys.Length, 2 });
     }
 
     static (List<double> X, List<double> Y) LevelSet(double[][] z, double[] xs, double[] ys, double level)

@@ -61,7 +61,7 @@ public static class ReconstructionGrids
             images.Add(Row(cand, c)); captions.Add($"candidate {c}");
             for (int j = 0; j < k; j++) { images.Add(Row(train, fit.Neighbours[j])); captions.Add($"train {fit.Neighbours[j]}: w {fit.Weights[j]:F2}"); }
             using var idx = torch.tensor(fit.Neighbours.Select(i => (long)i).ToArray());
-            using var w = torch.tensor(fit.Weights, dtype: ScalarType.Float64);
+            using var w = HostArrays.ToTensor(fit.Weights);
             using var blend = w.matmul(coords.index_select(0, idx)) + offset.to(ScalarType.Float64, CPU).reshape(-1);
             images.Add(Row(blend.unsqueeze(0), 0)); captions.Add($"blend, rel. res. {fit.RelativeResidual:F2}");
         }

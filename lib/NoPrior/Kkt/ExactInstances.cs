@@ -29,7 +29,7 @@ public static class ExactInstances
         using var off = gram - torch.diag(gram.diag());
         if (off.max().ToDouble() > 1e-12 * gram.diag().max().ToDouble())
             throw new ArgumentException("The rows of X must be pairwise orthogonal or obtuse (x_i·x_j ≤ 0) for the one-neuron-per-point instance.", nameof(X));
-        using var y = torch.tensor(labels, dtype: ScalarType.Float64);
+        using var y = HostArrays.ToTensor(labels);
         using var norms = X.to(ScalarType.Float64).norm(1, true);
         using var W = X.to(ScalarType.Float64) / norms.pow(1.5);
         using var v = (y / norms.squeeze(1).sqrt()).unsqueeze(0);
@@ -66,7 +66,7 @@ public static class ExactInstances
             for (int k = 0; k < n; k++) X[i, k] = s * ((i == k ? 1 : 0) - 1.0 / n) + taus[i] / Math.Sqrt(n);
         }
         var labels = Enumerable.Range(0, n).Select(i => i % 2 == 0 ? 1.0 : -1.0).ToArray();
-        using var X0 = torch.tensor(X);
+        using var X0 = HostArrays.ToTensor(X);
         using var Q = rotate ? RandomRotation(d, seed + 1000) : torch.eye(d, dtype: ScalarType.Float64);
         using var Xr = X0.matmul(Q.t());
         return OneNeuronPerPoint(Xr, labels);
@@ -144,8 +144,8 @@ public static class ExactInstances
         double worst = pre.masked_fill(own, double.NegativeInfinity).max().ToDouble();
         if (!(worst < 0))
             throw new ArgumentException($"A point activates another cluster's neuron (largest foreign pre-activation {worst:G6} ≥ 0): the directions are not obtuse enough for spread = {spread}; use a smaller spread.", nameof(spread));
-        var net = new HomogeneousMlp(new[] { Wt, torch.tensor(v, new long[] { 1, k }, ScalarType.Float64) });
-        var set = new LabelledSet(X, torch.tensor(ys.ToArray(), dtype: ScalarType.Float64), torch.cat(ls.ToArray()));
+        var net = new HomogeneousMlp(new[] { Wt, HostArrays.ToTensor(v, new long[] { 1, k }) });
+        var set = new LabelledSet(X, HostArrays.ToTensor(ys.ToArray()), torch.cat(ls.ToArray()));
         return (net, set);
     }
 

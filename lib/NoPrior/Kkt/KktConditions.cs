@@ -114,7 +114,7 @@ public static class KktConditions
         if (!nonNegative) return torch.linalg.pinv(Q, hermitian: true).matmul(b).MoveToOuterDisposeScope();
         var sol = Nnls.SolveGram(Q, b);
         if (!sol.Converged) throw new InvalidOperationException($"NNLS did not converge in {sol.Iterations} iterations.");
-        return torch.tensor(sol.Lambda, dtype: net.DType, device: net.Device).MoveToOuterDisposeScope();
+        return HostArrays.ToTensor(sol.Lambda, dtype: net.DType, device: net.Device).MoveToOuterDisposeScope();
     }
 
     /// <summary>The stationarity residual θ − Σ_i λ_i y_i ∇_θΦ(θ; x_i), one tensor per layer.</summary>

@@ -102,8 +102,8 @@ public static class Nnls
             bp[r] = b[idx[r]];
             for (int c = 0; c < p; c++) qp[r * p + c] = q[idx[r] * n + idx[c]];
         }
-        using var Qp = torch.tensor(qp, new long[] { p, p }, ScalarType.Float64);
-        using var Bp = torch.tensor(bp, new long[] { p, 1 }, ScalarType.Float64);
+        using var Qp = HostArrays.ToTensor(qp, new long[] { p, p });
+        using var Bp = HostArrays.ToTensor(bp, new long[] { p, 1 });
         // Q_PP is symmetric PSD; its pseudo-inverse (eigen-decomposition, small eigenvalues cut) gives the
         // minimum-norm solution when passive columns are linearly dependent.
         using var pinv = torch.linalg.pinv(Qp, hermitian: true);

@@ -66,8 +66,8 @@ static class LemmaMath
         long m = set.Count;
         int k = (int)newX.shape[0];
         var x = torch.cat(new[] { set.X, newX.to(set.X.dtype, set.X.device) });
-        var y = torch.cat(new[] { set.Y, torch.tensor(newY, dtype: set.Y.dtype, device: set.Y.device) });
-        var lam = torch.cat(new[] { set.Lambda!, torch.tensor(newLambda, dtype: set.Lambda!.dtype, device: set.Lambda.device) });
+        var y = torch.cat(new[] { set.Y, HostArrays.ToTensor(newY, dtype: set.Y.dtype, device: set.Y.device) });
+        var lam = torch.cat(new[] { set.Lambda!, HostArrays.ToTensor(newLambda, dtype: set.Lambda!.dtype, device: set.Lambda.device) });
         var order = new List<long>();
         for (long r = 0; r < m; r++)
         {

@@ -44,7 +44,8 @@ public static class BlendFit
         double rr = r.dot(r).ToDouble();
         // The residual is recomputed from the fitted image rather than from ‖r‖² − 2wᵀb + wᵀGw, which cancels badly
         // when the fit is nearly exact.
-        var fitted = torch.tensor(w, dtype: ScalarType.Float64).matmul(Tk);
+        using var wt = HostArrays.ToTensor(w);
+        var fitted = wt.matmul(Tk);
         double residual = (r - fitted).norm().ToDouble();
         double c1 = Math.Max(0, b[0] / G[0, 0]);
         double nearest = (r - Tk[0] * c1).norm().ToDouble();

@@ -51,7 +51,7 @@ public static class Ssim
     {
         var g = Enumerable.Range(0, size).Select(a => Math.Exp(-Math.Pow(a - (size - 1) / 2.0, 2) / (2 * sigma * sigma))).ToArray();
         double s = g.Sum();
-        using var g1 = torch.tensor(g.Select(x => x / s).ToArray(), dtype: ScalarType.Float64);
+        using var g1 = HostArrays.ToTensor(g.Select(x => x / s).ToArray());
         return g1.unsqueeze(1).matmul(g1.unsqueeze(0));
     }
 
