@@ -135,8 +135,8 @@ internal static class FusedElementwise
         bool Fits(Tensor t) => t.device_type == DeviceType.CPU && t.dtype == target.dtype && t.dim() == 2
             && t.shape[0] == target.shape[0] && t.shape[1] == target.shape[1];
         // No Array.IndexOf or Contains over tensors here: TorchSharp's Tensor.Equals is torch.equal, a full elementwise
-        // comparison (it cost ~1 ms per [1000, 1000] operand per pass, and a written tensor equal by value to a read one
-        // would have passed as read).
+        // comparison (cpu_equal took ~0.6 % of the reference attack step's CPU samples under perf, and a written tensor
+        // equal by value to a read one would have passed as read).
         foreach (var t in written)
             if (!Fits(t) || !t.is_contiguous()) return false;
         foreach (var t in read)
