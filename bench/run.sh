@@ -37,7 +37,7 @@ products=""
 if command -v cc >/dev/null && cc -O2 bench/step_products.c -o artifacts/bench/step_products -ldl 2>/dev/null; then
   products="$root/artifacts/bench/step_products"
 else
-  echo "bench: no C compiler (cc), so no row for the attack step's products alone in C" >&2
+  echo "bench: no C compiler (cc), or bench/step_products.c did not compile with it: no row for the attack step's products alone in C" >&2
 fi
 out="artifacts/bench/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 load() { cut -d' ' -f1 /proc/loadavg; }
