@@ -14,6 +14,7 @@ public static class Program
               <out>/notebooks/<name>.ipynb and <out>/html/<name>.html (default --out out, --timeout 1800).
               -j N            runs N notebooks at once (default 1); most cells use one core, so -j 2 on 2 cores saves
                               about a third of the time. The numbers do not change: each process sets its own threads.
+                              Longest first by the times <out>/run-times.json keeps of the last finished run there.
               -p name=value   overrides a value assigned in the cell tagged "parameters"; the value is C#: a number,
                               true/false, an expression such as 'new[] { 0.0, 0.5, 1 }', or text (quoted for you when
                               the parameter is a string). Checked against the parameter's type before anything runs.

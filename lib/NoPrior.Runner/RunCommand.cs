@@ -62,10 +62,19 @@ static class RunCommand
         if (o.Parameters.Count > 0)
             foreach (var nb in notebooks) NoPrior.Runner.Parameters.Inject(Ipynb.Load(nb), o.Parameters, Path.GetFileNameWithoutExtension(nb), o.CheckTypes);
         Program.Calibrate(quiet: true);  // before any notebook loads the machine (see MatMul.ChooseAll)
-        // -j N: N notebooks at once (the cells of most notebooks run on one thread); the table keeps the notebooks' order.
+        // -j N: N notebooks at once (the cells of most notebooks run on one thread), longest first by the times of the
+        // last run in this output folder (RunTimes); the table keeps the notebooks' order.
+        var keys = notebooks.Select(nb => RunTimes.Key(nb, o.Parameters)).ToList();
+        var times = RunTimes.Read(o.Out, Console.Error);
+        var order = o.Jobs > 1 && notebooks.Count > o.Jobs ? RunTimes.StartOrder(keys, times) : Enumerable.Range(0, notebooks.Count).ToArray();
+        if (o.Jobs > 1 && notebooks.Count > o.Jobs && times.Count > 0)
+            Console.WriteLine($"start order, longest first by the last run's times ({Path.Combine(o.Out, RunTimes.FileName)}): "
+                + RunTimes.Describe(notebooks.Select(nb => Path.GetFileNameWithoutExtension(nb)).ToList(), keys, order, times));
         var outcomes = new Outcome[notebooks.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, notebooks.Count), new ParallelOptions { MaxDegreeOfParallelism = o.Jobs },
+        await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = o.Jobs },
             async (k, _) => outcomes[k] = await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
+        RunTimes.Write(o.Out, Enumerable.Range(0, notebooks.Count).Where(k => outcomes[k].Failure is null)
+            .ToDictionary(k => keys[k], k => outcomes[k].Elapsed.TotalSeconds), Console.Error);
 
         Console.WriteLine();
         int w = Math.Max(8, outcomes.Max(x => x.Name.Length));

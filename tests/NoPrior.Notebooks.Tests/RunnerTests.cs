@@ -1,3 +1,4 @@
+using NoPrior.Runner;
 using System.Text.Json.Nodes;
 
 namespace NoPrior.Notebooks.Tests;
@@ -215,6 +216,46 @@ public sealed class RunnerTests : IDisposable
 
         static string Printed(string dir) =>
             (string)CodeCells(Load(Path.Combine(dir, "notebooks", "wait-policy.ipynb"))).Last()["outputs"]!.AsArray().Single()!["text"]!;
+    }
+
+    [Fact]
+    public void Side_by_side_the_longest_notebook_of_the_last_run_starts_first()
+    {
+        var src = Directory.CreateDirectory(Path.Combine(_out, "src")).FullName;
+        foreach (var f in new[] { "params.ipynb", "params-expr.ipynb", "sample.ipynb" }) File.Copy(Fixture(f), Path.Combine(src, f));
+        var outDir = Path.Combine(_out, "o");
+        var times = Path.Combine(outDir, RunTimes.FileName);
+
+        // No times yet: file order, and the finished notebooks' times are kept.
+        var run = RunnerHarness.Workbook("run", src, "--out", outDir, "-j", "2");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.DoesNotContain("start order", run.Stdout);
+        Assert.True(Before(run.Stdout, "params-expr: starting", "sample: starting"), run.Stdout);
+        var kept = JsonNode.Parse(File.ReadAllText(times))!.AsObject();
+        Assert.Equal(new[] { "params", "params-expr", "sample" }, kept.Select(t => t.Key).ToArray());
+        Assert.All(kept, t => Assert.True((double)t.Value! > 0));
+
+        // File order is params-expr, params, sample. With times that make the last one long and the first short, the last
+        // starts before the first, which file order would not do.
+        File.WriteAllText(times, """{ "params": 100, "params-expr": 1, "sample": 50, "other -p seed=1": 7 }""");
+        run = RunnerHarness.Workbook("run", src, "--out", outDir, "-j", "2");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("params (100 s), sample (50 s), params-expr (1 s)", run.Stdout);
+        Assert.True(Before(run.Stdout, "sample: starting", "params-expr: starting"), run.Stdout);
+        Assert.Matches(@"params-expr\s+2/2\s+[\d.]+\s+ok\s+params\s+2/2\s+[\d.]+\s+ok\s+sample\s+8/8", run.Stdout);  // the table keeps file order
+        kept = JsonNode.Parse(File.ReadAllText(times))!.AsObject();
+        Assert.Equal(7.0, (double)kept["other -p seed=1"]!);  // another run's entry stays
+        Assert.True((double)kept["params"]! < 100, "the new time replaces the old");
+
+        // A file that is not a times object is named and ignored: file order again.
+        File.WriteAllText(times, "[1, 2]");
+        run = RunnerHarness.Workbook("run", src, "--out", outDir, "-j", "2");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains($"ignoring {times}", run.Stderr);
+        Assert.True(Before(run.Stdout, "params-expr: starting", "sample: starting"), run.Stdout);
+
+        static bool Before(string text, string first, string second) =>
+            text.IndexOf(first, StringComparison.Ordinal) is var i and >= 0 && i < text.IndexOf(second, StringComparison.Ordinal);
     }
 
     [Fact]
