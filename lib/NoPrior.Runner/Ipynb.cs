@@ -22,10 +22,8 @@ public static partial class Ipynb
     /// <summary>Writes a notebook with one-space indentation and a trailing newline, as Jupyter does.</summary>
     public static void Save(JsonObject notebook, string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var json = notebook.ToJsonString(new JsonSerializerOptions { WriteIndented = true, IndentSize = 1, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        File.WriteAllText(path + ".tmp", json + "\n");
-        File.Move(path + ".tmp", path, overwrite: true); // a reader (or a crash) never sees half a file
+        AtomicFile.WriteAllText(path, json + "\n");
     }
 
     /// <summary>The cells array.</summary>

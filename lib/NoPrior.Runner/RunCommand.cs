@@ -66,15 +66,16 @@ static class RunCommand
         // last run in this output folder (RunTimes); the table keeps the notebooks' order.
         var keys = notebooks.Select(nb => RunTimes.Key(nb, o.Parameters)).ToList();
         var times = RunTimes.Read(o.Out, Console.Error);
-        var order = o.Jobs > 1 && notebooks.Count > o.Jobs ? RunTimes.StartOrder(keys, times) : Enumerable.Range(0, notebooks.Count).ToArray();
-        if (o.Jobs > 1 && notebooks.Count > o.Jobs && times.Count > 0)
+        bool reorder = o.Jobs > 1 && notebooks.Count > o.Jobs;
+        var order = reorder ? RunTimes.StartOrder(keys, times) : Enumerable.Range(0, notebooks.Count).ToArray();
+        if (reorder && times.Count > 0)
             Console.WriteLine($"start order, longest first by the last run's times ({Path.Combine(o.Out, RunTimes.FileName)}): "
                 + RunTimes.Describe(notebooks.Select(nb => Path.GetFileNameWithoutExtension(nb)).ToList(), keys, order, times));
         var outcomes = new Outcome[notebooks.Count];
         await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = o.Jobs },
             async (k, _) => outcomes[k] = await RunOneAsync(notebooks[k], k + 1, notebooks.Count, o));
-        RunTimes.Write(o.Out, Enumerable.Range(0, notebooks.Count).Where(k => outcomes[k].Failure is null)
-            .ToDictionary(k => keys[k], k => outcomes[k].Elapsed.TotalSeconds), Console.Error);
+        RunTimes.Write(o.Out, times, Enumerable.Range(0, notebooks.Count).Where(k => outcomes[k].Failure is null)
+            .ToDictionary(k => keys[k], k => outcomes[k].Elapsed.TotalSeconds));
 
         Console.WriteLine();
         int w = Math.Max(8, outcomes.Max(x => x.Name.Length));
@@ -106,9 +107,7 @@ static class RunCommand
                 ["seconds"] = Math.Round(x.Elapsed.TotalSeconds, 1),
             }).ToArray()),
         };
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path + ".tmp", json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllText(path, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     static async Task<Outcome> RunOneAsync(string source, int k, int n, Options o)

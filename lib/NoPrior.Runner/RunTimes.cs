@@ -42,18 +42,16 @@ public static class RunTimes
         return times;
     }
 
-    /// <summary>Records the finished notebooks' times in <paramref name="outDir"/>, keeping the other entries. Written
-    /// whole or not at all.</summary>
-    public static void Write(string outDir, IReadOnlyDictionary<string, double> finished, TextWriter log)
+    /// <summary>Writes to <paramref name="outDir"/> the times <see cref="Read"/> gave when the run began, with the
+    /// finished notebooks' times in place of theirs. Written whole or not at all.</summary>
+    public static void Write(string outDir, IReadOnlyDictionary<string, double> before, IReadOnlyDictionary<string, double> finished)
     {
-        var times = Read(outDir, log);
-        foreach (var (key, seconds) in finished) times[key] = Math.Round(seconds, 1);
         var json = new JsonObject();
-        foreach (var (key, seconds) in times.OrderBy(t => t.Key, StringComparer.Ordinal)) json[key] = seconds;
-        Directory.CreateDirectory(outDir);
-        var path = Path.Combine(outDir, FileName);
-        File.WriteAllText(path + ".tmp", json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        File.Move(path + ".tmp", path, overwrite: true);
+        foreach (var (key, seconds) in before.Where(t => !finished.ContainsKey(t.Key))
+                     .Concat(finished.Select(t => KeyValuePair.Create(t.Key, Math.Round(t.Value, 1))))
+                     .OrderBy(t => t.Key, StringComparer.Ordinal))
+            json[key] = seconds;
+        AtomicFile.WriteAllText(Path.Combine(outDir, FileName), json.ToJsonString(SweepPlan.Indented) + "\n");
     }
 
     /// <summary>The indices 0…count−1 in start order: those without a time first, in file order, then the rest by

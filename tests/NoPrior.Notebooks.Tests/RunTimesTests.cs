@@ -33,7 +33,7 @@ public sealed class RunTimesTests
             var log = new StringWriter();
             Assert.Empty(RunTimes.Read(dir, log));
             File.WriteAllText(Path.Combine(dir, RunTimes.FileName), """{ "a": 5, "b": "slow", "c": -1, "d": 2.25 }""");
-            RunTimes.Write(dir, new Dictionary<string, double> { ["a"] = 3.04, ["e"] = 1 }, log);
+            RunTimes.Write(dir, RunTimes.Read(dir, log), new Dictionary<string, double> { ["a"] = 3.04, ["e"] = 1 });
             Assert.Equal(new Dictionary<string, double> { ["a"] = 3.0, ["d"] = 2.25, ["e"] = 1 }, RunTimes.Read(dir, log));
             Assert.Equal("", log.ToString());
             File.WriteAllText(Path.Combine(dir, RunTimes.FileName), "{ not json");
